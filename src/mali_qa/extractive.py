@@ -1,0 +1,278 @@
+"""The offline answer engine: a short answer made of verbatim sentences of the retrieved passages, each with
+its [n] marker, chosen for the kind of answer the question asks for; it abstains when the evidence is weak."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .condense import Condensed
+from .question import STRICT_KINDS, QuestionPart, kind_score, parts
+from .text import split_sentences, stem, stems, stems_match, word_count, words
+from .types import NO_ANSWER, Answer, Citation, Passage
+
+#: Below this share of the question's weighted terms, a sentence is not evidence for it.
+MIN_COVERAGE = 0.55
+#: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
+WORD_BUDGET = 75
+HARD_WORD_LIMIT = 100
+
+
+@dataclass
+class Candidate:
+    """One sentence of a retrieved passage, with offsets into its article."""
+
+    passage: Passage
+    rank: int
+    start: int
+    end: int
+    text: str
+    stems: frozenset[str]
+    context: frozenset[str]
+    score: float = 0.0
+    coverage: float = 0.0
+    matched: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=500_000)
+def _match(term: str, word_stem: str) -> bool:
+    return stems_match(term, word_stem)
+
+
+def _has(term: str, bag: frozenset[str]) -> bool:
+    return term in bag or any(_match(term, s) for s in bag)
+
+
+class Vocabulary:
+    """Document frequencies of stems over every passage: how rare, and so how telling, a term is."""
+
+    def __init__(self, df: dict[str, int], n_passages: int) -> None:
+        self.df = df
+        self.n = max(n_passages, 1)
+        self._by_prefix: dict[str, list[str]] = {}
+        for s in df:
+            self._by_prefix.setdefault(s[:3], []).append(s)
+        self._cache: dict[str, int] = {}
+
+    def frequency(self, term: str) -> int:
+        """Passages holding the term or a close form of it (0: the articles never use it)."""
+        if term in self.df:
+            return self.df[term]
+        if term not in self._cache:
+            near = [self.df[s] for s in self._by_prefix.get(term[:3], []) if _match(term, s)]
+            self._cache[term] = max(near, default=0)
+        return self._cache[term]
+
+    def weight(self, term: str) -> float:
+        df = self.frequency(term)
+        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+
+
+class ExtractiveEngine:
+    """Answers from the retrieved passages with cited verbatim sentences, or abstains with NO_ANSWER."""
+
+    name = "offline"
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+
+    # -- evidence -------------------------------------------------------------------------------------
+    def unknown_names(self, question: str) -> list[str]:
+        """Names and numbers of the question that no article contains: then no article can answer it."""
+        tokens = re.findall(r"[A-Za-z0-9][\w’'\-]*", question)
+        missing = []
+        for i, token in enumerate(tokens):
+            is_name = i > 0 and token[0].isupper() and token.lower() not in _COMMON_CAPS
+            is_number = token.isdigit() and len(token) >= 2
+            if (is_name or is_number) and self.vocabulary.frequency(stem(token)) == 0:
+                missing.append(token)
+        return missing
+
+    def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
+        out = []
+        for rank, passage in enumerate(passages):
+            spans = split_sentences(passage.text, offset=passage.start)
+            passage_stems = frozenset(stems(passage.text) + stems(passage.title))
+            for start, end in spans:
+                text = passage.text[start - passage.start : end - passage.start]
+                out.append(Candidate(passage, rank, start, end, text, frozenset(stems(text)), passage_stems))
+        return out
+
+    def _score(self, part: QuestionPart, cand: Candidate, soft: Sequence[str]) -> tuple[float, float, set[str]]:
+        total = covered = 0.0
+        matched: set[str] = set()
+        for term in part.terms:
+            w = self.vocabulary.weight(term)
+            total += w
+            if _has(term, cand.stems):
+                covered += w
+                matched.add(term)
+            elif _has(term, cand.context):
+                covered += 0.5 * w
+        coverage = covered / total if total else 0.0
+        soft_hits = sum(1 for t in soft if _has(t, cand.stems)) / len(soft) if soft else 0.0
+        kind = kind_score(part.kind, cand.text, full_date=part.wants_full_date, year=part.wants_year)
+        n_words = len(cand.text.split())
+        score = (
+            coverage
+            + 0.3 * kind
+            + 0.3 * max(cand.passage.dense_score, 0.0)
+            + 0.1 * soft_hits
+            + 0.05 / (cand.rank + 1)
+            - (0.1 if n_words < 6 else 0.0)
+            - 0.002 * max(n_words - 45, 0)
+        )
+        if part.kind in STRICT_KINDS and kind == 0.0:
+            score = -1.0
+        return score, coverage, matched
+
+    # -- answer ---------------------------------------------------------------------------------------
+    def answer(self, condensed: Condensed, passages: Sequence[Passage]) -> Answer:
+        question = condensed.question
+        if not passages or self.unknown_names(question):
+            return abstain(condensed, passages)
+        cands = self.candidates(passages)
+        chosen: list[Candidate] = []
+        qparts = parts(question)
+        all_terms: dict[str, float] = {}
+        for index, part in enumerate(qparts):
+            if not part.terms:
+                continue
+            for t in part.terms:
+                all_terms[t] = self.vocabulary.weight(t)
+            best: Candidate | None = None
+            for cand in cands:
+                score, coverage, matched = self._score(part, cand, condensed.context_terms)
+                if score > 0 and coverage >= MIN_COVERAGE and (best is None or score > best.score):
+                    best = Candidate(**{**cand.__dict__, "score": score, "coverage": coverage, "matched": matched})
+            if best is None:
+                if index == 0:
+                    return abstain(condensed, passages)
+                continue
+            if not any(c.start == best.start and c.passage.article_id == best.passage.article_id for c in chosen):
+                chosen.append(best)
+            if part.kind == "list":
+                chosen.extend(self._more_items(part, cands, chosen, condensed.context_terms))
+        if not chosen:
+            return abstain(condensed, passages)
+        chosen.extend(self._cover_missing(qparts, all_terms, cands, chosen, condensed.context_terms))
+        return compose(condensed, chosen, passages)
+
+    def _more_items(
+        self, part: QuestionPart, cands: list[Candidate], chosen: list[Candidate], soft: Sequence[str]
+    ) -> list[Candidate]:
+        """For a list question: other sentences, preferably from other articles, naming items not yet given."""
+        have = " ".join(c.text for c in chosen)
+        best = chosen[-1]
+        extra: list[Candidate] = []
+        scored = sorted(((self._score(part, c, soft), c) for c in cands), key=lambda x: -x[0][0])
+        for (score, coverage, _), cand in scored:
+            if len(extra) >= 2 or _words(chosen + extra) + word_count(cand.text) > WORD_BUDGET:
+                break
+            if coverage < max(MIN_COVERAGE, 0.8 * best.coverage) or _same(cand, chosen + extra):
+                continue
+            new_names = set(re.findall(r"\b[A-Z][a-z]{3,}\b", cand.text)) - set(re.findall(r"\b[A-Z][a-z]{3,}\b", have))
+            if new_names and score >= 0.75 * best.score:
+                extra.append(cand)
+                have += " " + cand.text
+        return extra
+
+    def _cover_missing(
+        self,
+        qparts: list[QuestionPart],
+        weights: dict[str, float],
+        cands: list[Candidate],
+        chosen: list[Candidate],
+        soft: Sequence[str],
+    ) -> list[Candidate]:
+        """A further sentence when it holds telling question terms that the chosen ones lack."""
+        total = sum(weights.values()) or 1.0
+        have = frozenset().union(*(c.stems for c in chosen))
+        missing = {t: w for t, w in weights.items() if not _has(t, have)}
+        if not missing or sum(missing.values()) / total < 0.2:
+            return []
+        best_extra: tuple[float, Candidate] | None = None
+        for cand in cands:
+            if _same(cand, chosen) or _words(chosen) + word_count(cand.text) > WORD_BUDGET:
+                continue
+            gain = sum(w for t, w in missing.items() if _has(t, cand.stems)) / total
+            near = cand.passage.id in {c.passage.id for c in chosen}
+            if gain >= 0.15 and (near or gain >= 0.25) and (best_extra is None or gain > best_extra[0]):
+                best_extra = (gain, cand)
+        return [best_extra[1]] if best_extra else []
+
+
+_COMMON_CAPS = frozenset(
+    "what which who whom whose when where why how is are was were did does do the a an in on of and or "
+    "according".split()
+)
+
+
+def _same(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
+    return any(c.passage.article_id == cand.passage.article_id and c.start == cand.start for c in chosen)
+
+
+def _words(chosen: Sequence[Candidate]) -> int:
+    return sum(word_count(c.text) for c in chosen)
+
+
+def _trim(text: str, limit: int) -> str:
+    """A verbatim prefix of `text` of at most `limit` words, cut after a clause where possible."""
+    tokens = text.split()
+    if len(tokens) <= limit:
+        return text
+    cut = " ".join(tokens[:limit])
+    comma = cut.rfind(",")
+    return (cut[:comma] if comma > len(cut) // 2 else cut) + " …"
+
+
+def abstain(condensed: Condensed, passages: Sequence[Passage]) -> Answer:
+    return Answer(text=NO_ANSWER, answered=False, citations=[], query=condensed.search_text, retrieved=list(passages))
+
+
+def compose(condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage]) -> Answer:
+    """Sentences in reading order per article, each followed by its passage's [n]; numbers in order of use."""
+    first_seen: dict[str, int] = {}
+    for c in chosen:
+        first_seen.setdefault(c.passage.article_id, len(first_seen))
+    ordered = sorted(chosen, key=lambda c: (first_seen[c.passage.article_id], c.start))
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    pieces: list[str] = []
+    budget = HARD_WORD_LIMIT
+    for c in ordered:
+        if budget <= 5:
+            break
+        if c.passage.id not in numbers:
+            numbers[c.passage.id] = len(numbers) + 1
+            citations.append(
+                Citation(
+                    source=c.passage.article_id,
+                    title=c.passage.title,
+                    text=c.passage.text,
+                    score=c.passage.score,
+                    quote=c.text,
+                    start=c.passage.start,
+                    end=c.passage.end,
+                    quote_start=c.start,
+                    quote_end=c.end,
+                    date=c.passage.date,
+                    outlet=c.passage.outlet,
+                )
+            )
+        sentence = _trim(c.text, budget - 1)
+        budget -= word_count(sentence)
+        pieces.append(f"{sentence} [{numbers[c.passage.id]}]")
+    return Answer(
+        text=" ".join(pieces),
+        answered=True,
+        citations=citations,
+        query=condensed.search_text,
+        retrieved=list(passages),
+    )
+
+
+__all__ = ["ExtractiveEngine", "Vocabulary", "abstain", "compose", "words"]

@@ -1,0 +1,416 @@
+"""The index: passages and vectors in Chroma (the only module that imports chromadb), BM25 and the article
+docstore beside them in `vectorstore/`; ingest is incremental, locked, and never mixes embedding models."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+from llama_index.core.schema import Document, TextNode
+from llama_index.core.storage.docstore import SimpleDocumentStore
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from .chunk import PassageParser
+from .config import Settings
+from .corpus import read_folder
+from .embed import embed_model_name, get_embed_model
+from .errors import IndexUnavailableError, IngestError, IngestLockedError, MaliQAError
+from .text import content_stems
+from .types import Article
+
+log = logging.getLogger(__name__)
+
+BATCH_ARTICLES = 32
+REBUILD_HINT = "run `mali-qa ingest --rebuild`"
+
+
+@dataclass(frozen=True)
+class IndexPaths:
+    root: Path
+
+    @property
+    def chroma(self) -> Path:
+        return self.root / "chroma"
+
+    @property
+    def docstore(self) -> Path:
+        return self.root / "docstore.json"
+
+    @property
+    def bm25(self) -> Path:
+        return self.root / "bm25"
+
+    @property
+    def vocab(self) -> Path:
+        return self.root / "vocab.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".ingest.lock"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    articles: int = 0
+    passages: int = 0
+    new_passages: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+    def summary(self) -> str:
+        return (
+            f"{self.articles} articles, {self.passages} passages: {len(self.added)} added, {len(self.updated)} "
+            f"updated, {len(self.removed)} removed, {self.unchanged} unchanged in {self.seconds:.1f} s"
+            + (f"; {len(self.warnings)} files skipped or repaired" if self.warnings else "")
+        )
+
+
+def _paths(settings: Settings) -> IndexPaths:
+    return IndexPaths(Path(settings.vectorstore_dir))
+
+
+def chroma_client(settings: Settings) -> Any:
+    telemetry = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=telemetry)
+        _paths(settings).chroma.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(_paths(settings).chroma), settings=telemetry)
+    except MaliQAError:
+        raise
+    except Exception as exc:
+        where = (
+            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} (is it running?)"
+            if settings.chroma_host
+            else f"the index in {_paths(settings).chroma}"
+        )
+        raise IndexUnavailableError(f"cannot open {where}: {type(exc).__name__}; {REBUILD_HINT}") from exc
+
+
+@contextlib.contextmanager
+def ingest_lock(paths: IndexPaths, wait: float = 0.0) -> Iterator[None]:
+    """One ingest at a time per index folder (an OS lock, released even when the process is killed)."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "w") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IngestLockedError(
+                        f"another ingest is running on {paths.root}: wait for it to finish, then try again"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_manifest(paths: IndexPaths) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(paths.manifest.read_text(encoding="utf-8"))
+        return data
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _wipe(client: Any, settings: Settings, paths: IndexPaths) -> None:
+    with contextlib.suppress(Exception):
+        client.delete_collection(settings.collection)
+    for path in (paths.docstore, paths.vocab, paths.manifest):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(paths.bm25, ignore_errors=True)
+
+
+def _to_document(article: Article) -> Document:
+    return Document(
+        id_=article.id,
+        text=article.text,
+        metadata=article.metadata,
+        excluded_embed_metadata_keys=list(article.metadata),
+        excluded_llm_metadata_keys=list(article.metadata),
+    )
+
+
+def ingest(
+    settings: Settings,
+    folder: Path | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool = False,
+    lock_wait: float = 0.0,
+) -> IngestReport:
+    """Bring the index in line with the articles of `folder` (default: the seeds folder)."""
+    started = time.perf_counter()
+    paths = _paths(settings)
+    folder = Path(folder or settings.seeds_dir)
+    with ingest_lock(paths, wait=lock_wait):
+        corpus = read_folder(folder)
+        report = IngestReport(warnings=list(corpus.warnings), articles=len(corpus.articles))
+        model_name = embed_model_name(settings)
+        client = chroma_client(settings)
+        manifest = read_manifest(paths)
+        try:
+            existing = client.get_collection(settings.collection)
+            recorded = (existing.metadata or {}).get("embed_model")
+        except Exception:
+            existing, recorded = None, None
+        if rebuild or (existing is not None and recorded != model_name) or (manifest or {}).get(
+            "embed_model", model_name
+        ) != model_name:
+            if existing is not None and recorded != model_name and not rebuild:
+                log.warning("the index was made with %s, not %s: rebuilding it", recorded, model_name)
+            _wipe(client, settings, paths)
+            report.rebuilt = True
+        paths.manifest.unlink(missing_ok=True)  # the index is "being written" until a new manifest lands
+        try:
+            _sync(settings, paths, client, corpus.articles, report, progress)
+        except MaliQAError:
+            raise
+        except Exception as exc:
+            raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _sync(
+    settings: Settings,
+    paths: IndexPaths,
+    client: Any,
+    articles: list[Article],
+    report: IngestReport,
+    progress: bool,
+) -> None:
+    model_name = embed_model_name(settings)
+    collection = client.get_or_create_collection(
+        settings.collection, metadata={"embed_model": model_name, "hnsw:space": "cosine"}
+    )
+    docstore = SimpleDocumentStore.from_persist_path(str(paths.docstore)) if paths.docstore.exists() else SimpleDocumentStore()
+    vector_store = ChromaVectorStore(chroma_collection=collection)
+    known = {doc_id: h for h, doc_id in docstore.get_all_document_hashes().items()}
+    documents = [_to_document(a) for a in articles]
+    current = {d.id_ for d in documents}
+    for doc_id in sorted(set(known) - current):
+        vector_store.delete(doc_id)
+        docstore.delete_document(doc_id, raise_error=False)
+        report.removed.append(doc_id)
+    to_run = []
+    for doc in documents:
+        if doc.id_ not in known:
+            vector_store.delete(doc.id_)  # leftovers of an ingest that was killed before it recorded this one
+            report.added.append(doc.id_)
+            to_run.append(doc)
+        elif known[doc.id_] != doc.hash:
+            report.updated.append(doc.id_)
+            to_run.append(doc)
+        else:
+            report.unchanged += 1
+    pipeline = IngestionPipeline(
+        transformations=[PassageParser(), get_embed_model(settings)],
+        docstore=docstore,
+        vector_store=vector_store,
+        docstore_strategy=DocstoreStrategy.UPSERTS,
+        disable_cache=True,
+    )
+    bar = _progress_bar(len(to_run), progress)
+    for i in range(0, len(to_run), BATCH_ARTICLES):
+        batch = to_run[i : i + BATCH_ARTICLES]
+        nodes = pipeline.run(documents=batch)
+        report.new_passages += len(nodes)
+        docstore.persist(str(paths.docstore))
+        bar.update(len(batch))
+    bar.close()
+    if report.removed:
+        docstore.persist(str(paths.docstore))
+    report.passages = collection.count()
+    if report.changed or not paths.bm25.exists() or not paths.vocab.exists():
+        _build_lexical(collection, paths)
+    _write_json_atomic(
+        paths.manifest,
+        {
+            "embed_model": model_name,
+            "collection": settings.collection,
+            "articles": len(articles),
+            "passages": report.passages,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="article", desc="indexing", disable=not enabled or total == 0)
+
+
+def all_nodes(collection: Any, batch: int = 5000) -> Iterator[TextNode]:
+    """Every passage node stored in the collection, page by page."""
+    offset = 0
+    while True:
+        got = collection.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+        if not got["ids"]:
+            return
+        for text, meta in zip(got["documents"], got["metadatas"], strict=True):
+            node = metadata_dict_to_node(meta, text=text)
+            yield node  # type: ignore[misc]
+        offset += len(got["ids"])
+
+
+def _build_lexical(collection: Any, paths: IndexPaths) -> None:
+    """BM25 over every passage, and the document frequency of every stem, both persisted."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes = list(all_nodes(collection))
+    tmp = paths.bm25.with_name("bm25.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if nodes:
+        bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10, language="en")
+        bm25.persist(str(tmp))
+        shutil.rmtree(paths.bm25, ignore_errors=True)
+        os.replace(tmp, paths.bm25)
+    else:
+        shutil.rmtree(paths.bm25, ignore_errors=True)
+    df: Counter[str] = Counter()
+    for node in nodes:
+        title = node.metadata.get("title", "")
+        df.update(set(content_stems(node.get_content()) + content_stems(title)))
+    _write_json_atomic(paths.vocab, {"passages": len(nodes), "df": dict(df)})
+
+
+class IndexState:
+    """A loaded index, shared by every question of the process: Chroma, BM25, docstore and vocabulary."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = _paths(settings)
+        manifest = read_manifest(self.paths)
+        if manifest is None:
+            raise IndexUnavailableError(f"no finished index in {self.paths.root}: run `mali-qa ingest`")
+        if manifest.get("embed_model") != embed_model_name(settings):
+            raise IndexUnavailableError(
+                f"the index was made with {manifest.get('embed_model')}, not {embed_model_name(settings)}: "
+                f"{REBUILD_HINT}"
+            )
+        self.manifest = manifest
+        self.stamp = self.paths.manifest.stat().st_mtime_ns
+        try:
+            client = chroma_client(settings)
+            self.collection = client.get_collection(settings.collection)
+            self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+            self.docstore = SimpleDocumentStore.from_persist_path(str(self.paths.docstore))
+            vocab = json.loads(self.paths.vocab.read_text(encoding="utf-8"))
+            self.df: dict[str, int] = vocab["df"]
+            self.n_passages = int(vocab["passages"])
+            self.bm25 = self._load_bm25()
+        except MaliQAError:
+            raise
+        except Exception as exc:
+            raise IndexUnavailableError(
+                f"the index in {self.paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
+            ) from exc
+        self.embed_model = get_embed_model(settings)
+        self._articles: dict[str, Article] = {}
+        self._lock = threading.Lock()
+
+    def _load_bm25(self) -> Any:
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        if not self.paths.bm25.exists():
+            return None
+        return BM25Retriever.from_persist_dir(str(self.paths.bm25))
+
+    def is_stale(self) -> bool:
+        try:
+            return self.paths.manifest.stat().st_mtime_ns != self.stamp
+        except OSError:
+            return True
+
+    def article(self, article_id: str) -> Article:
+        with self._lock:
+            if article_id not in self._articles:
+                doc = self.docstore.get_document(article_id, raise_error=False)
+                if doc is None:
+                    raise IndexUnavailableError(f"article {article_id!r} is not in the index: run `mali-qa ingest`")
+                meta = doc.metadata
+                self._articles[article_id] = Article(
+                    id=article_id,
+                    title=meta.get("title", article_id),
+                    text=doc.get_content(),
+                    date=meta.get("date", ""),
+                    outlet=meta.get("outlet", ""),
+                )
+            return self._articles[article_id]
+
+    def article_ids(self) -> list[str]:
+        return sorted(doc_id for doc_id in self.docstore.get_all_document_hashes().values())
+
+
+_states: dict[tuple[Any, ...], IndexState] = {}
+_states_lock = threading.Lock()
+
+
+def _key(settings: Settings) -> tuple[Any, ...]:
+    return (str(settings.vectorstore_dir), settings.collection, settings.chroma_host, settings.chroma_port,
+            embed_model_name(settings))
+
+
+def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
+    """The process's loaded index; built from the seeds first when missing (when `auto_build`)."""
+    key = _key(settings)
+    with _states_lock:
+        state = _states.get(key)
+        if state is not None and not state.is_stale():
+            return state
+        manifest = read_manifest(_paths(settings))
+        if auto_build and (manifest is None or manifest.get("embed_model") != embed_model_name(settings)):
+            log.info("building the index from %s (first use)", settings.seeds_dir)
+            ingest(settings, lock_wait=600)
+        state = IndexState(settings)
+        _states[key] = state
+        return state
+
+
+def forget_loaded() -> None:
+    """Drop every loaded index (tests, and after a rebuild in the same process)."""
+    with _states_lock:
+        _states.clear()

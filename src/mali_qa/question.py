@@ -1,0 +1,139 @@
+"""What a question asks for: its kind of answer (date, number, person, place, list, reason), its parts, and
+detectors that tell whether a sentence holds that kind of answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .text import content_stems
+
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+)
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+DATE_FULL = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}")
+DATE_TIME = re.compile(rf"\b{_WEEKDAY}\b|\b\d{{1,2}}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{{1,2}}:\d\d\s*GMT\b|\btoday\b", re.I)
+DATE_MONTH = re.compile(rf"\b{_MONTH}\b(?:\s+\d{{4}})?")
+DATE_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+DATE_RELATIVE = re.compile(
+    r"\b(?:last|next|this|previous|recent|late|early|end of)\s+(?:week|weeks|month|months|year|years|decade)\b|"
+    r"\b(?:yesterday|tomorrow|since)\b",
+    re.I,
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|"
+    r"thousand|thousands|million|millions|billion|dozen|dozens|several hundred|half"
+)
+NUMBER = re.compile(rf"\b\d[\d,.]*\b(?!\s*(?:GMT|a\.m|p\.m))|\b(?:{_NUMBER_WORDS})\b", re.I)
+MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|francs|CFA|USD|EUR|rubles|roubles)\b|\b(?:dollars|euros|francs|rubles)\b", re.I)
+PERSON = re.compile(
+    r"\b(?:President|Minister|Colonel|Col\.|General|Gen\.|spokes(?:man|woman|person)|Prime Minister)\b|"
+    r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?[A-Z][a-z]{2,}\b"
+)
+PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z\-’']{2,}")
+REASON = re.compile(
+    r"\bto\s+[a-z]+\b|\bbecause\b|\bdue to\b|\bin order to\b|\bamid\b|\bin response\b|\bafter\b|\bfollowing\b|"
+    r"\bso that\b|\bas part of\b",
+    re.I,
+)
+
+KINDS = ("date", "number", "money", "person", "place", "list", "reason", "generic")
+
+
+@dataclass(frozen=True)
+class QuestionPart:
+    text: str
+    kind: str
+    terms: tuple[str, ...]
+    wants_full_date: bool = False
+    wants_year: bool = False
+
+
+def classify(question: str) -> tuple[str, bool, bool]:
+    """(kind, wants_full_date, wants_year) of one question."""
+    q = question.lower().strip()
+    if re.search(r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b|\bwhat (?:did|does) .* (?:pay|cost)\b", q):
+        return "money", False, False
+    if re.search(r"\b(?:what|which) (?:date|day)\b|\bon what date\b", q):
+        return "date", True, False
+    if re.search(r"\b(?:what|which|in what) year\b", q):
+        return "date", False, True
+    if re.search(r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", q):
+        return "date", False, False
+    if re.search(r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b", q):
+        return "number", False, False
+    if re.search(r"\bwhen\b", q):
+        return "date", False, False
+    if re.search(r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people|organizations)\b|\blist\b|\bname (?:the|all)\b", q):
+        return "list", False, False
+    if re.search(r"^\W*(?:who|whom|whose)\b|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b", q):
+        return "person", False, False
+    if re.search(r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b", q):
+        return "place", False, False
+    if re.search(r"^\W*why\b|\bwhat (?:is|was) the (?:reason|purpose|aim|goal)\b|\bfor what purpose\b", q):
+        return "reason", False, False
+    return "generic", False, False
+
+
+_SPLIT = re.compile(r",?\s+and\s+(?=(?:how|what|when|where|who|whom|which|why|in which|in what)\b)", re.I)
+
+
+_FRAME = re.compile(r"\b(?:on |in )?(?:what|which) (?:date|day|year|month|time)\b", re.I)
+
+
+def question_terms(text: str) -> tuple[str, ...]:
+    """Content stems of a question, without the words that only frame it ("on what date")."""
+    return tuple(content_stems(_FRAME.sub(" ", text)))
+
+
+def parts(question: str) -> list[QuestionPart]:
+    """The question's parts ("How large was X, and how many Y?" has two), each with its own kind."""
+    pieces = [p.strip(" ,?") for p in _SPLIT.split(question) if p.strip(" ,?")]
+    if len(pieces) > 1 and any(len(content_stems(p)) < 2 for p in pieces[1:]):
+        pieces = [question]  # "How many X did Y kill, and where?": one question asking two things
+    out = []
+    for piece in pieces:
+        kind, full, year = classify(piece)
+        out.append(QuestionPart(text=piece, kind=kind, terms=question_terms(piece), wants_full_date=full, wants_year=year))
+    if len(out) == 1 and re.search(r",?\s+and\s+(where|when|why|how)\W*$", question, re.I):
+        extra = classify(re.search(r"(where|when|why|how)\W*$", question, re.I).group(1))[0]  # type: ignore[union-attr]
+        out.append(QuestionPart(text=question, kind="place" if extra == "generic" else extra, terms=out[0].terms))
+    return out
+
+
+def kind_score(kind: str, sentence: str, *, full_date: bool = False, year: bool = False) -> float:
+    """How well a sentence holds an answer of this kind, 0 (not at all) to 1."""
+    if kind == "date":
+        if year:
+            return 1.0 if DATE_YEAR.search(sentence) else 0.0
+        if DATE_FULL.search(sentence):
+            return 1.0
+        if DATE_TIME.search(sentence):
+            return 0.5 if full_date else 0.9
+        if DATE_MONTH.search(sentence):
+            return 0.6
+        if DATE_YEAR.search(sentence):
+            return 0.4 if full_date else 0.6
+        return 0.25 if DATE_RELATIVE.search(sentence) else 0.0
+    if kind == "number":
+        numbers = [m.group(0) for m in NUMBER.finditer(sentence) if not DATE_YEAR.fullmatch(m.group(0))]
+        return 1.0 if numbers else 0.0
+    if kind == "money":
+        return 1.0 if MONEY.search(sentence) else 0.0
+    if kind == "person":
+        return 1.0 if PERSON.search(sentence) else 0.0
+    if kind in ("place", "list"):
+        found = {m.group(0) for m in PROPER.finditer(sentence)}
+        if kind == "list":
+            return min(1.0, len(found) / 3)
+        return 1.0 if found else 0.0
+    if kind == "reason":
+        return 1.0 if REASON.search(sentence) else 0.3
+    return 0.5
+
+
+#: Kinds whose answer must be in the sentence: without one, the sentence cannot answer.
+STRICT_KINDS = frozenset({"date", "number", "money"})

@@ -1,0 +1,139 @@
+"""Text primitives shared by chunking, retrieval and answering: sentences with offsets, terms, stems."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "maj", "gov", "sen", "rep", "st",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs", "etc",
+    "inc", "ltd", "co", "corp", "jr", "sr", "fig", "approx", "est", "u.s", "u.n", "u.k", "e.g", "i.e",
+    "p.m", "a.m",
+}
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|[.!?]+[\"'”’)\]]*$")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """(start, end) of every sentence of `text`, never crossing a line break; offsets shifted by `offset`."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        body, base = line.group(0), line.start()
+        start = 0
+        for match in _SENTENCE_END.finditer(body):
+            end = match.end()
+            before = body[start : match.start() + 1]
+            last_word = re.search(r"([A-Za-z][A-Za-z.]*)\.$", before)
+            if last_word and (
+                last_word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(last_word.group(1)) == 1
+            ):
+                continue
+            _add_span(spans, body, start, end, base + offset)
+            start = end
+        _add_span(spans, body, start, len(body), base + offset)
+    return spans
+
+
+def _add_span(spans: list[tuple[int, int]], body: str, start: int, end: int, shift: int) -> None:
+    chunk = body[start:end]
+    stripped = chunk.strip()
+    if not stripped or not re.search(r"\w", stripped):
+        return
+    lead = len(chunk) - len(chunk.lstrip())
+    spans.append((shift + start + lead, shift + start + lead + len(stripped)))
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def word_count(text: str) -> int:
+    return len(re.sub(r"\[\d+\]", " ", text).split())
+
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having he
+    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor
+    not of off on once only or other our ours out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom whose why will with would you your yours 's s t don now ever yet still
+    according article articles report reported reports say said says tell told mention mentioned describe
+    described name named called happen happened happens did do does give given kind sort type thing things one
+    ones way ways many much per well many quoted quote quotes state stated statement statements""".split()
+)
+
+_IRREGULAR = {
+    "left": "leav", "leaving": "leav", "took": "take", "taken": "take", "went": "go", "gone": "go",
+    "began": "begin", "begun": "begin", "fought": "fight", "sent": "send", "won": "win", "led": "lead",
+    "held": "hold", "met": "meet", "brought": "bring", "overthrew": "overthrow", "overthrown": "overthrow",
+    "spread": "spread", "killed": "kill", "paid": "pay", "bought": "buy", "sought": "seek", "fled": "flee",
+    "chose": "choos", "chosen": "choos", "arose": "aris", "withdrew": "withdraw", "withdrawn": "withdraw",
+    "withdrawal": "withdraw",
+}
+# Names of places and the adjectives of their people, both ways.
+_DEMONYMS = {
+    "french": "franc", "malian": "mali", "malians": "mali", "russian": "russia", "russians": "russia",
+    "nigerien": "niger", "chadian": "chad", "libyan": "libya", "syrian": "syria", "ukrainian": "ukrain",
+    "british": "britain", "american": "america", "american's": "america", "chinese": "china",
+    "european": "europ", "african": "africa", "soviet": "soviet", "western": "west", "islamist": "islam",
+    "islamic": "islam", "jihadist": "jihad", "jihadists": "jihad",
+}
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20", "fifty": "50",
+    "hundred": "100", "thousand": "1000",
+}
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A normalized stem: irregular verbs, demonyms, number words and British spellings folded together."""
+    word = word.lower().replace("’", "'").removesuffix("'s")
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word in _DEMONYMS:
+        return _DEMONYMS[word]
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    word = word.replace(",", "")
+    if re.fullmatch(r"\d+(\.\d+)?", word):
+        return word
+    word = re.sub(r"our\b", "or", word) if len(word) > 5 else word  # neighbour -> neighbor
+    word = re.sub(r"is(e|ed|es|ing|ation)$", r"iz\1", word) if len(word) > 6 else word  # criticise -> criticize
+    return str(_stemmer.stemWord(word))
+
+
+def stems(text: str) -> list[str]:
+    return [stem(w) for w in words(text)]
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry meaning, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        seen.setdefault(stem(w), None)
+    return list(seen)
+
+
+def stems_match(a: str, b: str) -> bool:
+    """Equal stems, or one a prefix of the other sharing at least five letters (acquired ~ acquisitions)."""
+    if a == b:
+        return True
+    if a.isdigit() or b.isdigit():
+        return False
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 4 and long_.startswith(short):
+        return True
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= 5 and common >= len(short) - 2

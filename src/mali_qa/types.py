@@ -1,0 +1,95 @@
+"""The data types that travel through the pipeline: Article, Passage, Citation, Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+#: The one answer given when the articles do not hold the answer (prompt, engine, tests and eval share it).
+NO_ANSWER = "The articles don't say."
+
+
+class Turn(TypedDict):
+    """One earlier turn of a conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: its id is the file name without extension."""
+
+    id: str
+    title: str
+    text: str
+    date: str = ""
+    outlet: str = ""
+    path: str = ""
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {"article_id": self.id, "title": self.title, "date": self.date, "outlet": self.outlet}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of whole sentences of one article, with character offsets into the cleaned text."""
+
+    id: str
+    article_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    date: str = ""
+    outlet: str = ""
+    score: float = 0.0
+    dense_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: the passage, verbatim, and the sentence it quotes."""
+
+    source: str
+    title: str
+    text: str
+    score: float
+    quote: str = ""
+    start: int = 0
+    end: int = 0
+    quote_start: int = 0
+    quote_end: int = 0
+    date: str = ""
+    outlet: str = ""
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Answer:
+    """What `ask` returns: text with [n] markers in order of first appearance, and the citations."""
+
+    text: str
+    answered: bool
+    citations: list[Citation] = field(default_factory=list)
+    query: str = ""
+    engine: str = "offline"
+    retrieved: list[Passage] = field(default_factory=list)
+    notice: str = ""
+    unsupported: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "answered": self.answered,
+            "query": self.query,
+            "engine": self.engine,
+            "notice": self.notice,
+            "unsupported": list(self.unsupported),
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [p.__dict__ for p in self.retrieved],
+        }
