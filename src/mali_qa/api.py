@@ -104,18 +104,13 @@ def reset() -> None:
     forget_loaded()
 
 
-def _prepare(
-    question: Any, history: Any, settings: Settings | None, top_k: int | None
-) -> tuple[Settings, Pipeline, Condensed, list[Passage]]:
-    settings = settings or default_settings()
-    text = validate_question(question, settings)
-    turns = validate_history(history)
-    if top_k is not None:
-        settings = settings.with_(top_k=top_k)
-    pipe = pipeline_for(settings)
-    condensed = condense(text, turns)
-    passages = pipe.retrieve(condensed.search_text, settings.top_k)
-    return settings, pipe, condensed, passages
+def offline_stream(pipe: Pipeline, text: str, turns: list[Turn], top_k: int) -> Iterator[str | Answer]:
+    """The offline answer step: heuristic condensing, retrieval, extractive answer, streamed in pieces."""
+    condensed: Condensed = condense(text, turns)
+    passages = pipe.retrieve(condensed.search_text, top_k)
+    answer = pipe.offline.answer(condensed, passages)
+    yield from _pieces(answer.text)
+    yield answer
 
 
 def ask(
@@ -142,11 +137,14 @@ def ask_stream(
     top_k: int | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer's text in pieces as it is produced, then the final `Answer`."""
-    _settings_, pipe, condensed, passages = _prepare(question, history, settings, top_k)
-    answer = pipe.offline.answer(condensed, passages)
-    for piece in _pieces(answer.text):
-        yield piece
-    yield answer
+    settings = settings or default_settings()
+    text = validate_question(question, settings)
+    turns = validate_history(history)
+    if top_k is not None:
+        settings = settings.with_(top_k=top_k)
+    pipe = pipeline_for(settings)
+    # The generative engine (OpenAI or a compatible server) plugs in here, sharing `pipe`.
+    yield from offline_stream(pipe, text, turns, settings.top_k)
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -1,0 +1,97 @@
+"""The corpus as the page and the CLI see it: list and read articles, index status, re-ingest, add a file."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
+from .errors import IngestError
+from .index import IngestReport, ingest, load_index, read_manifest
+from .types import Article
+
+#: Largest upload accepted by `add_article`, in bytes.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    articles: int
+    passages: int
+    built_at: str
+    embed_model: str
+    location: str
+
+
+def index_info(settings: Settings) -> IndexInfo:
+    """What the index holds; builds it first when missing."""
+    state = load_index(settings)
+    manifest = read_manifest(state.paths) or state.manifest
+    location = (
+        f"Chroma server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(state.paths.root)
+    )
+    return IndexInfo(
+        articles=int(manifest.get("articles", 0)),
+        passages=int(manifest.get("passages", 0)),
+        built_at=str(manifest.get("built_at", "")),
+        embed_model=str(manifest.get("embed_model", "")),
+        location=location,
+    )
+
+
+def list_articles(settings: Settings) -> list[Article]:
+    """Every indexed article (id, headline, date, outlet and text), sorted by id."""
+    state = load_index(settings)
+    return [state.article(article_id) for article_id in state.article_ids()]
+
+
+def get_article(article_id: str, settings: Settings) -> Article:
+    return load_index(settings).article(article_id)
+
+
+def reingest(settings: Settings, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
+    """Bring the index in line with the seeds folder; the next question sees the change."""
+    report = ingest(settings, rebuild=rebuild, progress=progress, lock_wait=30)
+    from .api import reset
+
+    reset()
+    return report
+
+
+def safe_article_name(filename: str) -> str:
+    """A file name that stays inside the articles folder: no folders, no hidden files, a known suffix."""
+    base = os.path.basename(filename.replace("\\", "/")).strip()
+    stem, suffix = os.path.splitext(base)
+    suffix = suffix.lower()
+    if suffix not in ARTICLE_SUFFIXES:
+        raise IngestError(f"{base or filename!r}: only {', '.join(ARTICLE_SUFFIXES)} files can be added")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._")
+    if not stem:
+        raise IngestError(f"{filename!r} is not a usable file name: rename the file")
+    return stem[:100] + suffix
+
+
+def add_article(filename: str, data: bytes, settings: Settings) -> tuple[Path, IngestReport]:
+    """Save an uploaded article into the seeds folder and index it."""
+    name = safe_article_name(filename)
+    limit = min(MAX_UPLOAD_BYTES, MAX_ARTICLE_BYTES)
+    if len(data) > limit:
+        raise IngestError(f"{name}: {len(data) / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB upload limit")
+    if not data.strip():
+        raise IngestError(f"{name}: the file is empty")
+    folder = Path(settings.seeds_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    tmp = folder / f".{name}.upload"
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    report = reingest(settings)
+    if Path(name).stem not in report.added + report.updated and report.warnings:
+        relevant = [w for w in report.warnings if w.startswith(name)]
+        if relevant:
+            target.unlink(missing_ok=True)
+            raise IngestError(relevant[0])
+    return target, report
