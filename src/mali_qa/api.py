@@ -40,7 +40,9 @@ def validate_question(question: Any, settings: Settings) -> str:
             "shorten it (or raise MALI_QA_MAX_QUESTION_CHARS)"
         )
     if not any(ch.isalnum() for ch in cleaned):
-        raise InvalidQuestionError("the question has no letters or digits: type a question about the articles")
+        raise InvalidQuestionError(
+            "the question has no letters or digits: type a question about the articles"
+        )
     return cleaned
 
 
@@ -48,7 +50,9 @@ def validate_history(history: Any) -> list[Turn]:
     if history is None:
         return []
     if not isinstance(history, Sequence) or isinstance(history, str):
-        raise InvalidQuestionError("history must be a list of {'role': 'user'|'assistant', 'content': str} turns")
+        raise InvalidQuestionError(
+            "history must be a list of {'role': 'user'|'assistant', 'content': str} turns"
+        )
     turns: list[Turn] = []
     for turn in history:
         if (
@@ -144,6 +148,11 @@ def ask_stream(
         settings = settings.with_(top_k=top_k)
     pipe = pipeline_for(settings)
     # The generative engine (OpenAI or a compatible server) plugs in here, sharing `pipe`.
+    if settings.use_generative:
+        from .generative import generative_stream
+
+        yield from generative_stream(pipe, text, turns, settings.top_k)
+        return
     yield from offline_stream(pipe, text, turns, settings.top_k)
 
 

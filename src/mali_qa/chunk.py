@@ -41,12 +41,16 @@ class PassageParser(NodeParser):
     max_words: int = 90
     min_words: int = 30
 
-    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+    def _parse_nodes(
+        self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any
+    ) -> list[BaseNode]:
         out: list[BaseNode] = []
         for doc in nodes:
             text = doc.get_content(metadata_mode=MetadataMode.NONE)
             meta = doc.metadata
-            for i, (start, end) in enumerate(pack_sentences(text, max_words=self.max_words, min_words=self.min_words)):
+            for i, (start, end) in enumerate(
+                pack_sentences(text, max_words=self.max_words, min_words=self.min_words)
+            ):
                 node = TextNode(
                     id_=f"{doc.id_}#{i:04d}",
                     text=text[start:end],

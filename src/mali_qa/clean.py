@@ -26,17 +26,22 @@ BOILERPLATE_LINES: dict[str, re.Pattern[str]] = {
         r"^(comments are closed\.?|leave a (reply|comment)|your email address will not be published\..*)$",
         re.I,
     ),
-    "related_articles": re.compile(r"^(related (articles|posts|stories)|check also|read more|see also)$", re.I),
+    "related_articles": re.compile(
+        r"^(related (articles|posts|stories)|check also|read more|see also)$", re.I
+    ),
     "back_to_top": re.compile(r"^back to top( button)?$", re.I),
     "text_size_widget": re.compile(r"^(xs|sm|md|lg|xl|a\+|a-)$", re.I),
     "share_widget": re.compile(r"^(share|share this|tweet|print|email|see them|forum)$", re.I),
     "cookie_notice": re.compile(r"^(this website uses cookies|we use cookies|by using this site).*$", re.I),
     "syndication_disclaimer": re.compile(
-        r"^(post disclaimer|\(this story .*syndicate.*|.*auto-generated from (a|the) syndicate(d)? feed.*)$", re.I
+        r"^(post disclaimer|\(this story .*syndicate.*|.*auto-generated from (a|the) syndicate(d)? feed.*)$",
+        re.I,
     ),
 }
 # A line after which everything is page footer, never article text.
-_FOOTER_START = re.compile(r"^(source link|post disclaimer|leave a (reply|comment)|comments are closed\.?)$", re.I)
+_FOOTER_START = re.compile(
+    r"^(source link|post disclaimer|leave a (reply|comment)|comments are closed\.?)$", re.I
+)
 _TITLE_SECTION = re.compile(r"\s+[|–—-]\s+[A-Z][\w ]{0,30}$")
 _OUTLET_PATTERNS = [
     re.compile(r"edited by ([A-Z][\w&.' -]{1,40}?) Staff", re.I),

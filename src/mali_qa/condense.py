@@ -10,9 +10,29 @@ from dataclasses import dataclass, field
 from .text import STOPWORDS, content_stems, words
 from .types import NO_ANSWER, Turn
 
-_PERSON_PRONOUNS = {"he": "", "him": "", "his": "'s", "she": "", "her": "", "hers": "'s", "himself": "", "herself": ""}
-_THING_PRONOUNS = {"it": "", "its": "'s", "they": "", "them": "", "their": "'s", "this": "", "that": "", "there": ""}
-_LEADING = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what about|and how about)\b[\s,]*", re.I)
+_PERSON_PRONOUNS = {
+    "he": "",
+    "him": "",
+    "his": "'s",
+    "she": "",
+    "her": "",
+    "hers": "'s",
+    "himself": "",
+    "herself": "",
+}
+_THING_PRONOUNS = {
+    "it": "",
+    "its": "'s",
+    "they": "",
+    "them": "",
+    "their": "'s",
+    "this": "",
+    "that": "",
+    "there": "",
+}
+_LEADING = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about|and what about|and how about)\b[\s,]*", re.I
+)
 _NAME = re.compile(r"(?<![\w’'])([A-Z][\w’'\-]+(?:\s+(?:of\s+|al-|de\s+|the\s+)?[A-Z][\w’'\-]+)*)")
 
 
@@ -49,7 +69,11 @@ def _person(history: Sequence[Turn]) -> str:
         content = turn["content"]
         if turn["role"] == "assistant" and content.strip() == NO_ANSWER:
             continue
-        multi = [n for n in _names(content) if len(n.split()) >= 2 and not n.lower().startswith(("the ", "operation"))]
+        multi = [
+            n
+            for n in _names(content)
+            if len(n.split()) >= 2 and not n.lower().startswith(("the ", "operation"))
+        ]
         if multi:
             return multi[0]
     return ""
@@ -70,7 +94,9 @@ def _thing(history: Sequence[Turn]) -> str:
 
 def _place(history: Sequence[Turn]) -> str:
     for turn in reversed(history):
-        places = re.findall(r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)", turn["content"])
+        places = re.findall(
+            r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)", turn["content"]
+        )
         if places:
             return places[-1]
     return ""
@@ -99,11 +125,18 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
             rewritten = True
     earlier_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
     earlier_answer = next(
-        (t["content"] for t in reversed(history) if t["role"] == "assistant" and t["content"].strip() != NO_ANSWER), ""
+        (
+            t["content"]
+            for t in reversed(history)
+            if t["role"] == "assistant" and t["content"].strip() != NO_ANSWER
+        ),
+        "",
     )
     context = ""
     if rewritten or len(content_stems(out)) <= 3:
         context = f"{earlier_user} {earlier_answer}".strip()
     own = set(content_stems(out))
     context_terms = [t for t in content_stems(context) if t not in own]
-    return Condensed(question=out, context=context, rewritten=rewritten or bool(context), context_terms=context_terms)
+    return Condensed(
+        question=out, context=context, rewritten=rewritten or bool(context), context_terms=context_terms
+    )

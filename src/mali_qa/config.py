@@ -60,10 +60,8 @@ class Settings:
         default_factory=lambda: project_root() / "vectorstore",
         metadata=_meta("MALI_QA_VECTORSTORE_DIR", "Folder of the local index (Chroma, BM25, docstore)"),
     )
-    collection: str = field(
-        default="mali_qa", metadata=_meta("MALI_QA_COLLECTION", "Chroma collection name")
-    )
-    top_k: int = field(default=8, metadata=_meta("MALI_QA_TOP_K", "Passages retrieved per question (1-50)"))
+    collection: str = field(default="mali_qa", metadata=_meta("MALI_QA_COLLECTION", "Chroma collection name"))
+    top_k: int = field(default=10, metadata=_meta("MALI_QA_TOP_K", "Passages retrieved per question (1-50)"))
     max_question_chars: int = field(
         default=1000, metadata=_meta("MALI_QA_MAX_QUESTION_CHARS", "Longest question accepted, in characters")
     )
@@ -87,10 +85,13 @@ class Settings:
     )
     openai_base_url: str = field(
         default="",
-        metadata=_meta("OPENAI_BASE_URL", "Base URL of any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"),
+        metadata=_meta(
+            "OPENAI_BASE_URL", "Base URL of any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"
+        ),
     )
     chat_model: str = field(
-        default="gpt-4o-mini", metadata=_meta("MALI_QA_CHAT_MODEL", "Chat model used by the generative engine")
+        default="gpt-4o-mini",
+        metadata=_meta("MALI_QA_CHAT_MODEL", "Chat model used by the generative engine"),
     )
     temperature: float = field(
         default=0.0, metadata=_meta("MALI_QA_TEMPERATURE", "Sampling temperature of the chat model (0-2)")
@@ -105,6 +106,13 @@ class Settings:
         default="", metadata=_meta("CHROMA_HOST", "Chroma server host; empty keeps the index in vectorstore/")
     )
     chroma_port: int = field(default=8000, metadata=_meta("CHROMA_PORT", "Chroma server port"))
+    cache_dir: Path = field(
+        default_factory=lambda: Path.home() / ".cache" / "mali-qa",
+        metadata=_meta("MALI_QA_CACHE_DIR", "Where the ONNX export of the bundled model is kept (made once)"),
+    )
+    embed_threads: int = field(
+        default=1, metadata=_meta("MALI_QA_EMBED_THREADS", "CPU threads of the local embedding model")
+    )
     debug: bool = field(
         default=False, metadata=_meta("MALI_QA_DEBUG", "Show full tracebacks instead of one-line errors")
     )
@@ -163,7 +171,9 @@ def _parse(name: str, env: str, raw: str, kind: Any) -> Any:
         if "float" in kind:
             return float(raw)
     except ValueError:
-        raise ConfigError(f"{env} has the value {raw!r}, which is not a valid {kind}: fix it in .env") from None
+        raise ConfigError(
+            f"{env} has the value {raw!r}, which is not a valid {kind}: fix it in .env"
+        ) from None
     return raw
 
 
@@ -174,5 +184,7 @@ def describe() -> list[tuple[str, str, str]]:
         default = "" if f.default is MISSING else str(f.default)
         if f.name in ("seeds_dir", "vectorstore_dir"):
             default = f.name.removesuffix("_dir") + "/"
+        if f.name == "cache_dir":
+            default = "~/.cache/mali-qa"
         rows.append((f.metadata["env"], default, f.metadata["doc"]))
     return rows

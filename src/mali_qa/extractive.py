@@ -10,12 +10,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .condense import Condensed
-from .question import STRICT_KINDS, QuestionPart, kind_score, parts
+from .question import STRICT_KINDS, QuestionPart, kind_score, parts, question_heads
 from .text import split_sentences, stem, stems, stems_match, word_count, words
 from .types import NO_ANSWER, Answer, Citation, Passage
 
 #: Below this share of the question's weighted terms, a sentence is not evidence for it.
 MIN_COVERAGE = 0.55
+#: Weight of a sentence's embedding cosine to the question in its score (coverage weighs 1).
+SIMILARITY_WEIGHT = 0.6
+#: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
+ANSWER_CLASS_WEIGHT = 0.3
 #: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
 WORD_BUDGET = 75
 HARD_WORD_LIMIT = 100
@@ -32,6 +36,7 @@ class Candidate:
     text: str
     stems: frozenset[str]
     context: frozenset[str]
+    similarity: float = 0.0
     score: float = 0.0
     coverage: float = 0.0
     matched: set[str] = field(default_factory=set)
@@ -67,8 +72,11 @@ class Vocabulary:
         return self._cache[term]
 
     def weight(self, term: str) -> float:
+        """IDF of the term; a word the articles never use weighs like a rare one, not more: questions
+        paraphrase, so one unknown verb must not sink an answerable question (unknown names and answer
+        classes are caught before, by `ExtractiveEngine.unknown_names` and `missing_head`)."""
         df = self.frequency(term)
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        return math.log(1.0 + (self.n - max(df, 1) + 0.5) / (max(df, 1) + 0.5))
 
 
 class ExtractiveEngine:
@@ -91,21 +99,43 @@ class ExtractiveEngine:
                 missing.append(token)
         return missing
 
+    def missing_head(self, question: str) -> str:
+        """The class of thing the question asks for ("the name of the Russian *commander*", "how much
+        *money*") when no article ever mentions it: then no article can answer."""
+        for head in question_heads(question):
+            if head.lower() not in GENERIC_CLASSES and self.vocabulary.frequency(stem(head)) == 0:
+                return head
+        return ""
+
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         out = []
         for rank, passage in enumerate(passages):
             spans = split_sentences(passage.text, offset=passage.start)
             passage_stems = frozenset(stems(passage.text) + stems(passage.title))
+            similarity = {start: cos for start, _end, cos in passage.sentence_scores}
             for start, end in spans:
                 text = passage.text[start - passage.start : end - passage.start]
-                out.append(Candidate(passage, rank, start, end, text, frozenset(stems(text)), passage_stems))
+                out.append(
+                    Candidate(
+                        passage,
+                        rank,
+                        start,
+                        end,
+                        text,
+                        frozenset(stems(text)),
+                        passage_stems,
+                        similarity.get(start, passage.dense_score),
+                    )
+                )
         return out
 
-    def _score(self, part: QuestionPart, cand: Candidate, soft: Sequence[str]) -> tuple[float, float, set[str]]:
+    def _score(
+        self, part: QuestionPart, cand: Candidate, soft: Sequence[str]
+    ) -> tuple[float, float, set[str]]:
         total = covered = 0.0
         matched: set[str] = set()
         for term in part.terms:
-            w = self.vocabulary.weight(term)
+            w = self.vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
             total += w
             if _has(term, cand.stems):
                 covered += w
@@ -119,7 +149,8 @@ class ExtractiveEngine:
         score = (
             coverage
             + 0.3 * kind
-            + 0.3 * max(cand.passage.dense_score, 0.0)
+            + SIMILARITY_WEIGHT * max(cand.similarity, 0.0)
+            + 0.1 * max(cand.passage.dense_score, 0.0)
             + 0.1 * soft_hits
             + 0.05 / (cand.rank + 1)
             - (0.1 if n_words < 6 else 0.0)
@@ -132,7 +163,7 @@ class ExtractiveEngine:
     # -- answer ---------------------------------------------------------------------------------------
     def answer(self, condensed: Condensed, passages: Sequence[Passage]) -> Answer:
         question = condensed.question
-        if not passages or self.unknown_names(question):
+        if not passages or self.unknown_names(question) or self.missing_head(question):
             return abstain(condensed, passages)
         cands = self.candidates(passages)
         chosen: list[Candidate] = []
@@ -147,12 +178,16 @@ class ExtractiveEngine:
             for cand in cands:
                 score, coverage, matched = self._score(part, cand, condensed.context_terms)
                 if score > 0 and coverage >= MIN_COVERAGE and (best is None or score > best.score):
-                    best = Candidate(**{**cand.__dict__, "score": score, "coverage": coverage, "matched": matched})
+                    best = Candidate(
+                        **{**cand.__dict__, "score": score, "coverage": coverage, "matched": matched}
+                    )
             if best is None:
                 if index == 0:
                     return abstain(condensed, passages)
                 continue
-            if not any(c.start == best.start and c.passage.article_id == best.passage.article_id for c in chosen):
+            if not any(
+                c.start == best.start and c.passage.article_id == best.passage.article_id for c in chosen
+            ):
                 chosen.append(best)
             if part.kind == "list":
                 chosen.extend(self._more_items(part, cands, chosen, condensed.context_terms))
@@ -174,7 +209,9 @@ class ExtractiveEngine:
                 break
             if coverage < max(MIN_COVERAGE, 0.8 * best.coverage) or _same(cand, chosen + extra):
                 continue
-            new_names = set(re.findall(r"\b[A-Z][a-z]{3,}\b", cand.text)) - set(re.findall(r"\b[A-Z][a-z]{3,}\b", have))
+            new_names = set(re.findall(r"\b[A-Z][a-z]{3,}\b", cand.text)) - set(
+                re.findall(r"\b[A-Z][a-z]{3,}\b", have)
+            )
             if new_names and score >= 0.75 * best.score:
                 extra.append(cand)
                 have += " " + cand.text
@@ -205,9 +242,13 @@ class ExtractiveEngine:
         return [best_extra[1]] if best_extra else []
 
 
+#: Classes whose members an answer names without naming the class ("which countries" -> "Niger").
+GENERIC_CLASSES = frozenset(
+    ["country", "countries", "town", "towns", "city", "cities", "place", "places", "region", "regions", "people", "group", "groups", "organization", "organizations", "nation", "nations", "leader", "leaders", "official", "officials", "base", "bases", "village", "villages", "area", "areas", "capital", "capitals", "person", "persons", "man", "men", "woman", "women", "event", "events", "date", "dates"]
+)
+
 _COMMON_CAPS = frozenset(
-    "what which who whom whose when where why how is are was were did does do the a an in on of and or "
-    "according".split()
+    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "did", "does", "do", "the", "a", "an", "in", "on", "of", "and", "or", "according"]
 )
 
 
@@ -230,7 +271,9 @@ def _trim(text: str, limit: int) -> str:
 
 
 def abstain(condensed: Condensed, passages: Sequence[Passage]) -> Answer:
-    return Answer(text=NO_ANSWER, answered=False, citations=[], query=condensed.search_text, retrieved=list(passages))
+    return Answer(
+        text=NO_ANSWER, answered=False, citations=[], query=condensed.search_text, retrieved=list(passages)
+    )
 
 
 def compose(condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage]) -> Answer:

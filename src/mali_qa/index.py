@@ -12,7 +12,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-from llama_index.core.schema import Document, TextNode
+from llama_index.core.schema import BaseNode, Document, TextNode
 from llama_index.core.storage.docstore import SimpleDocumentStore
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -31,7 +31,7 @@ from .config import Settings
 from .corpus import read_folder
 from .embed import embed_model_name, get_embed_model
 from .errors import IndexUnavailableError, IngestError, IngestLockedError, MaliQAError
-from .text import content_stems
+from .text import content_stems, split_sentences
 from .types import Article
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,9 @@ def chroma_client(settings: Settings) -> Any:
     telemetry = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=telemetry)
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=telemetry
+            )
         _paths(settings).chroma.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(_paths(settings).chroma), settings=telemetry)
     except MaliQAError:
@@ -154,9 +156,19 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def sentence_collection_name(settings: Settings) -> str:
+    return f"{settings.collection}_sentences"
+
+
+def sentence_ids(passage_id: str, passage_text: str) -> list[str]:
+    """Ids of the sentence vectors of a passage: `<passage id>/<j>` for its j-th sentence."""
+    return [f"{passage_id}/{j}" for j in range(len(split_sentences(passage_text)))]
+
+
 def _wipe(client: Any, settings: Settings, paths: IndexPaths) -> None:
-    with contextlib.suppress(Exception):
-        client.delete_collection(settings.collection)
+    for name in (settings.collection, sentence_collection_name(settings)):
+        with contextlib.suppress(Exception):
+            client.delete_collection(name)
     for path in (paths.docstore, paths.vocab, paths.manifest):
         path.unlink(missing_ok=True)
     shutil.rmtree(paths.bm25, ignore_errors=True)
@@ -195,9 +207,11 @@ def ingest(
             recorded = (existing.metadata or {}).get("embed_model")
         except Exception:
             existing, recorded = None, None
-        if rebuild or (existing is not None and recorded != model_name) or (manifest or {}).get(
-            "embed_model", model_name
-        ) != model_name:
+        if (
+            rebuild
+            or (existing is not None and recorded != model_name)
+            or (manifest or {}).get("embed_model", model_name) != model_name
+        ):
             if existing is not None and recorded != model_name and not rebuild:
                 log.warning("the index was made with %s, not %s: rebuilding it", recorded, model_name)
             _wipe(client, settings, paths)
@@ -225,28 +239,39 @@ def _sync(
     collection = client.get_or_create_collection(
         settings.collection, metadata={"embed_model": model_name, "hnsw:space": "cosine"}
     )
-    docstore = SimpleDocumentStore.from_persist_path(str(paths.docstore)) if paths.docstore.exists() else SimpleDocumentStore()
+    sentences = client.get_or_create_collection(
+        sentence_collection_name(settings), metadata={"embed_model": model_name, "hnsw:space": "cosine"}
+    )
+    docstore = (
+        SimpleDocumentStore.from_persist_path(str(paths.docstore))
+        if paths.docstore.exists()
+        else SimpleDocumentStore()
+    )
     vector_store = ChromaVectorStore(chroma_collection=collection)
+    embed_model = get_embed_model(settings)
     known = {doc_id: h for h, doc_id in docstore.get_all_document_hashes().items()}
     documents = [_to_document(a) for a in articles]
     current = {d.id_ for d in documents}
     for doc_id in sorted(set(known) - current):
         vector_store.delete(doc_id)
+        sentences.delete(where={"article_id": doc_id})
         docstore.delete_document(doc_id, raise_error=False)
         report.removed.append(doc_id)
     to_run = []
     for doc in documents:
         if doc.id_ not in known:
             vector_store.delete(doc.id_)  # leftovers of an ingest that was killed before it recorded this one
+            sentences.delete(where={"article_id": doc.id_})
             report.added.append(doc.id_)
             to_run.append(doc)
         elif known[doc.id_] != doc.hash:
+            sentences.delete(where={"article_id": doc.id_})
             report.updated.append(doc.id_)
             to_run.append(doc)
         else:
             report.unchanged += 1
     pipeline = IngestionPipeline(
-        transformations=[PassageParser(), get_embed_model(settings)],
+        transformations=[PassageParser(), embed_model],
         docstore=docstore,
         vector_store=vector_store,
         docstore_strategy=DocstoreStrategy.UPSERTS,
@@ -256,6 +281,7 @@ def _sync(
     for i in range(0, len(to_run), BATCH_ARTICLES):
         batch = to_run[i : i + BATCH_ARTICLES]
         nodes = pipeline.run(documents=batch)
+        _add_sentences(sentences, embed_model, nodes)
         report.new_passages += len(nodes)
         docstore.persist(str(paths.docstore))
         bar.update(len(batch))
@@ -275,6 +301,26 @@ def _sync(
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
+
+
+def _add_sentences(collection: Any, embed_model: Any, nodes: Sequence[BaseNode]) -> None:
+    """One vector per sentence of each passage, so that an answer can weigh each sentence's meaning."""
+    ids: list[str] = []
+    texts: list[str] = []
+    metadatas: list[dict[str, Any]] = []
+    for node in nodes:
+        text = node.get_content()
+        start = int(node.metadata.get("start", 0))
+        for sid, (s, e) in zip(
+            sentence_ids(node.node_id, text), split_sentences(text, offset=start), strict=True
+        ):
+            ids.append(sid)
+            texts.append(text[s - start : e - start])
+            metadatas.append({"article_id": node.metadata.get("article_id", ""), "start": s, "end": e})
+    for i in range(0, len(ids), 1000):
+        chunk = slice(i, i + 1000)
+        vectors = embed_model.get_text_embedding_batch(texts[chunk])
+        collection.upsert(ids=ids[chunk], embeddings=vectors, metadatas=metadatas[chunk])
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -300,7 +346,7 @@ def _build_lexical(collection: Any, paths: IndexPaths) -> None:
     """BM25 over every passage, and the document frequency of every stem, both persisted."""
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes = list(all_nodes(collection))
+    nodes: list[BaseNode] = list(all_nodes(collection))
     tmp = paths.bm25.with_name("bm25.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     if nodes:
@@ -337,6 +383,8 @@ class IndexState:
             client = chroma_client(settings)
             self.collection = client.get_collection(settings.collection)
             self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+            self.sentences = client.get_collection(sentence_collection_name(settings))
+            self.n_sentences = self.sentences.count()
             self.docstore = SimpleDocumentStore.from_persist_path(str(self.paths.docstore))
             vocab = json.loads(self.paths.vocab.read_text(encoding="utf-8"))
             self.df: dict[str, int] = vocab["df"]
@@ -359,6 +407,24 @@ class IndexState:
             return None
         return BM25Retriever.from_persist_dir(str(self.paths.bm25))
 
+    def passages_by_id(self, ids: list[str]) -> list[TextNode]:
+        """Passage nodes in the order of `ids` (missing ones left out)."""
+        if not ids:
+            return []
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        nodes = {
+            i: metadata_dict_to_node(m, text=t)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        return [nodes[i] for i in ids if i in nodes]  # type: ignore[misc]
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, Any]:
+        """Stored sentence vectors by id (missing ids are left out)."""
+        if not ids:
+            return {}
+        got = self.sentences.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"], strict=True))
+
     def is_stale(self) -> bool:
         try:
             return self.paths.manifest.stat().st_mtime_ns != self.stamp
@@ -370,7 +436,9 @@ class IndexState:
             if article_id not in self._articles:
                 doc = self.docstore.get_document(article_id, raise_error=False)
                 if doc is None:
-                    raise IndexUnavailableError(f"article {article_id!r} is not in the index: run `mali-qa ingest`")
+                    raise IndexUnavailableError(
+                        f"article {article_id!r} is not in the index: run `mali-qa ingest`"
+                    )
                 meta = doc.metadata
                 self._articles[article_id] = Article(
                     id=article_id,
@@ -390,8 +458,13 @@ _states_lock = threading.Lock()
 
 
 def _key(settings: Settings) -> tuple[Any, ...]:
-    return (str(settings.vectorstore_dir), settings.collection, settings.chroma_host, settings.chroma_port,
-            embed_model_name(settings))
+    return (
+        str(settings.vectorstore_dir),
+        settings.collection,
+        settings.chroma_host,
+        settings.chroma_port,
+        embed_model_name(settings),
+    )
 
 
 def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:

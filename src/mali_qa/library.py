@@ -31,7 +31,9 @@ def index_info(settings: Settings) -> IndexInfo:
     state = load_index(settings)
     manifest = read_manifest(state.paths) or state.manifest
     location = (
-        f"Chroma server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(state.paths.root)
+        f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+        if settings.chroma_host
+        else str(state.paths.root)
     )
     return IndexInfo(
         articles=int(manifest.get("articles", 0)),

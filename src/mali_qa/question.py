@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_stems
+from .text import content_stems, stem
 
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -14,7 +14,9 @@ _MONTH = (
 )
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 DATE_FULL = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}")
-DATE_TIME = re.compile(rf"\b{_WEEKDAY}\b|\b\d{{1,2}}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{{1,2}}:\d\d\s*GMT\b|\btoday\b", re.I)
+DATE_TIME = re.compile(
+    rf"\b{_WEEKDAY}\b|\b\d{{1,2}}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{{1,2}}:\d\d\s*GMT\b|\btoday\b", re.I
+)
 DATE_MONTH = re.compile(rf"\b{_MONTH}\b(?:\s+\d{{4}})?")
 DATE_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 DATE_RELATIVE = re.compile(
@@ -28,7 +30,10 @@ _NUMBER_WORDS = (
     r"thousand|thousands|million|millions|billion|dozen|dozens|several hundred|half"
 )
 NUMBER = re.compile(rf"\b\d[\d,.]*\b(?!\s*(?:GMT|a\.m|p\.m))|\b(?:{_NUMBER_WORDS})\b", re.I)
-MONEY = re.compile(r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|francs|CFA|USD|EUR|rubles|roubles)\b|\b(?:dollars|euros|francs|rubles)\b", re.I)
+MONEY = re.compile(
+    r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|francs|CFA|USD|EUR|rubles|roubles)\b|\b(?:dollars|euros|francs|rubles)\b",
+    re.I,
+)
 PERSON = re.compile(
     r"\b(?:President|Minister|Colonel|Col\.|General|Gen\.|spokes(?:man|woman|person)|Prime Minister)\b|"
     r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?[A-Z][a-z]{2,}\b"
@@ -50,12 +55,16 @@ class QuestionPart:
     terms: tuple[str, ...]
     wants_full_date: bool = False
     wants_year: bool = False
+    heads: frozenset[str] = frozenset()
 
 
 def classify(question: str) -> tuple[str, bool, bool]:
     """(kind, wants_full_date, wants_year) of one question."""
     q = question.lower().strip()
-    if re.search(r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b|\bwhat (?:did|does) .* (?:pay|cost)\b", q):
+    if re.search(
+        r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b|\bwhat (?:did|does) .* (?:pay|cost)\b",
+        q,
+    ):
         return "money", False, False
     if re.search(r"\b(?:what|which) (?:date|day)\b|\bon what date\b", q):
         return "date", True, False
@@ -63,15 +72,26 @@ def classify(question: str) -> tuple[str, bool, bool]:
         return "date", False, True
     if re.search(r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", q):
         return "date", False, False
-    if re.search(r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b", q):
+    if re.search(
+        r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b",
+        q,
+    ):
         return "number", False, False
     if re.search(r"\bwhen\b", q):
         return "date", False, False
-    if re.search(r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people|organizations)\b|\blist\b|\bname (?:the|all)\b", q):
+    if re.search(
+        r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people|organizations)\b|\blist\b|\bname (?:the|all)\b",
+        q,
+    ):
         return "list", False, False
-    if re.search(r"^\W*(?:who|whom|whose)\b|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b", q):
+    if re.search(
+        r"^\W*(?:who|whom|whose)\b|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b",
+        q,
+    ):
         return "person", False, False
-    if re.search(r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b", q):
+    if re.search(
+        r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b", q
+    ):
         return "place", False, False
     if re.search(r"^\W*why\b|\bwhat (?:is|was) the (?:reason|purpose|aim|goal)\b|\bfor what purpose\b", q):
         return "reason", False, False
@@ -97,10 +117,26 @@ def parts(question: str) -> list[QuestionPart]:
     out = []
     for piece in pieces:
         kind, full, year = classify(piece)
-        out.append(QuestionPart(text=piece, kind=kind, terms=question_terms(piece), wants_full_date=full, wants_year=year))
+        heads = (
+            frozenset(stem(h) for h in question_heads(piece))
+            if kind in ("list", "place", "person")
+            else frozenset()
+        )
+        out.append(
+            QuestionPart(
+                text=piece,
+                kind=kind,
+                terms=question_terms(piece),
+                wants_full_date=full,
+                wants_year=year,
+                heads=heads,
+            )
+        )
     if len(out) == 1 and re.search(r",?\s+and\s+(where|when|why|how)\W*$", question, re.I):
         extra = classify(re.search(r"(where|when|why|how)\W*$", question, re.I).group(1))[0]  # type: ignore[union-attr]
-        out.append(QuestionPart(text=question, kind="place" if extra == "generic" else extra, terms=out[0].terms))
+        out.append(
+            QuestionPart(text=question, kind="place" if extra == "generic" else extra, terms=out[0].terms)
+        )
     return out
 
 
@@ -137,3 +173,29 @@ def kind_score(kind: str, sentence: str, *, full_date: bool = False, year: bool 
 
 #: Kinds whose answer must be in the sentence: without one, the sentence cannot answer.
 STRICT_KINDS = frozenset({"date", "number", "money"})
+
+
+_HEAD = re.compile(
+    r"\b(?:(?:what|which) (?:is|was|are|were) the (?:name|names|number|amount|size) of (?:the |a |an )?"
+    r"|how (?:much|many) |(?:what|which) (?:kind of |type of )?|who (?:is|was|are|were) the )"
+    r"((?:[\w’'\-]+ ){0,3}?[\w’'\-]+?)(?= (?:is|was|are|were|did|does|do|has|have|had|will|would|could|can|in|of|"
+    r"at|on|for|from|to|that|does|with|by)\b|\?|$)",
+    re.I,
+)
+
+
+def question_heads(question: str) -> list[str]:
+    """The nouns naming what a question asks for: "how much *money*", "the name of the Russian *commander*"."""
+    heads = []
+    for match in _HEAD.finditer(question):
+        tokens = [
+            t for t in match.group(1).split() if t.lower() not in _NOT_HEADS and not t.lower().endswith("ed")
+        ]
+        if tokens:
+            heads.append(tokens[-1])
+    return heads
+
+
+_NOT_HEADS = frozenset(
+    ["is", "was", "are", "were", "did", "does", "do", "the", "a", "an", "of", "other", "else", "exactly", "really", "also", "time", "date", "day", "year", "month", "name", "names", "number", "amount", "size", "kind", "type", "people", "person", "thing", "things", "happen", "happens", "say", "says", "mean", "means"]
+)

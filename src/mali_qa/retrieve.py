@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from .index import IndexState
+from .index import IndexState, sentence_ids
+from .text import split_sentences
 from .types import Passage
 
 
@@ -25,6 +28,32 @@ class PositiveOnly(BaseRetriever):
         return [n for n in self._inner.retrieve(query_bundle) if (n.score or 0.0) > 0.0]
 
 
+class SentenceRetriever(BaseRetriever):
+    """Dense retrieval at the sentence level: the passages holding the sentences nearest to the query.
+    A long passage's vector blurs its one telling sentence; this finds it."""
+
+    def __init__(self, state: IndexState, depth: int) -> None:
+        super().__init__()
+        self._state = state
+        self._depth = depth
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        vector = query_bundle.embedding or self._state.embed_model.get_query_embedding(query_bundle.query_str)
+        hits = self._state.sentences.query(
+            query_embeddings=[vector],
+            n_results=min(self._depth * 2, max(self._state.n_sentences, 1)),
+            include=["distances"],
+        )
+        best: dict[str, float] = {}
+        for sid, distance in zip(hits["ids"][0], hits["distances"][0], strict=True):
+            passage_id = sid.rsplit("/", 1)[0]
+            best.setdefault(passage_id, 1.0 - float(distance))
+        ids = list(best)[: self._depth]
+        return [
+            NodeWithScore(node=node, score=best[node.node_id]) for node in self._state.passages_by_id(ids)
+        ]
+
+
 class HybridRetriever(QueryFusionRetriever):
     """llama-index's QueryFusionRetriever in reciprocal-rank mode, one query, no LLM; it keeps each
     passage's dense cosine so that the answer step can weigh it."""
@@ -32,7 +61,10 @@ class HybridRetriever(QueryFusionRetriever):
     def __init__(self, state: IndexState, top_k: int) -> None:
         depth = max(2 * top_k, 10)
         index = VectorStoreIndex.from_vector_store(state.vector_store, embed_model=state.embed_model)
-        retrievers: list[BaseRetriever] = [index.as_retriever(similarity_top_k=depth)]
+        retrievers: list[BaseRetriever] = [
+            index.as_retriever(similarity_top_k=depth),
+            SentenceRetriever(state, depth),
+        ]
         if state.bm25 is not None:
             state.bm25.similarity_top_k = min(depth, max(state.n_passages, 1))
             retrievers.append(PositiveOnly(state.bm25))
@@ -44,14 +76,30 @@ class HybridRetriever(QueryFusionRetriever):
             num_queries=1,
             use_async=False,
         )
-        self.last_dense: dict[str, float] = {}
+        self._state = state
 
     def search(self, query: str) -> list[Passage]:
-        bundle = QueryBundle(query_str=query)
+        """The top passages for `query`, each with its dense cosine and its sentences' cosines."""
+        vector = np.asarray(self._state.embed_model.get_query_embedding(query), dtype=np.float32)
+        bundle = QueryBundle(query_str=query, embedding=vector.tolist())
         results = self._run_sync_queries([bundle])
         dense = {n.node.node_id: float(n.score or 0.0) for n in results[(query, 0)]}
         fused = self._reciprocal_rerank_fusion(results)[: self.similarity_top_k]
-        return [to_passage(n, dense.get(n.node.node_id, 0.0)) for n in fused]
+        passages = [to_passage(n, dense.get(n.node.node_id, 0.0)) for n in fused]
+        ids = {p.id: sentence_ids(p.id, p.text) for p in passages}
+        stored = self._state.sentence_vectors([sid for group in ids.values() for sid in group])
+        return [replace(p, sentence_scores=_sentence_scores(p, ids[p.id], stored, vector)) for p in passages]
+
+
+def _sentence_scores(
+    passage: Passage, ids: list[str], stored: dict[str, Any], vector: np.ndarray
+) -> tuple[tuple[int, int, float], ...]:
+    spans = split_sentences(passage.text, offset=passage.start)
+    return tuple(
+        (start, end, float(np.dot(vector, np.asarray(stored[sid], dtype=np.float32))))
+        for sid, (start, end) in zip(ids, spans, strict=True)
+        if sid in stored
+    )
 
 
 def to_passage(hit: NodeWithScore, dense_score: float) -> Passage:

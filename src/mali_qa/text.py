@@ -8,10 +8,52 @@ from functools import lru_cache
 import Stemmer
 
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "maj", "gov", "sen", "rep", "st",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "vs", "etc",
-    "inc", "ltd", "co", "corp", "jr", "sr", "fig", "approx", "est", "u.s", "u.n", "u.k", "e.g", "i.e",
-    "p.m", "a.m",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "maj",
+    "gov",
+    "sen",
+    "rep",
+    "st",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "no",
+    "vs",
+    "etc",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jr",
+    "sr",
+    "fig",
+    "approx",
+    "est",
+    "u.s",
+    "u.n",
+    "u.k",
+    "e.g",
+    "i.e",
+    "p.m",
+    "a.m",
 }
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|[.!?]+[\"'”’)\]]*$")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
@@ -55,39 +97,111 @@ def word_count(text: str) -> int:
 
 
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having he
-    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor
-    not of off on once only or other our ours out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up very was we were what
-    when where which while who whom whose why will with would you your yours 's s t don now ever yet still
-    according article articles report reported reports say said says tell told mention mentioned describe
-    described name named called happen happened happens did do does give given kind sort type thing things one
-    ones way ways many much per well many quoted quote quotes state stated statement statements""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with", "would", "you", "your", "yours", "'s", "s", "t", "don", "now", "ever", "yet", "still", "according", "article", "articles", "report", "reported", "reports", "say", "said", "says", "tell", "told", "mention", "mentioned", "describe", "described", "name", "named", "called", "happen", "happened", "happens", "did", "do", "does", "give", "given", "kind", "sort", "type", "thing", "things", "one", "ones", "way", "ways", "many", "much", "per", "well", "many", "quoted", "quote", "quotes", "state", "stated", "statement", "statements"]
 )
 
 _IRREGULAR = {
-    "left": "leav", "leaving": "leav", "took": "take", "taken": "take", "went": "go", "gone": "go",
-    "began": "begin", "begun": "begin", "fought": "fight", "sent": "send", "won": "win", "led": "lead",
-    "held": "hold", "met": "meet", "brought": "bring", "overthrew": "overthrow", "overthrown": "overthrow",
-    "spread": "spread", "killed": "kill", "paid": "pay", "bought": "buy", "sought": "seek", "fled": "flee",
-    "chose": "choos", "chosen": "choos", "arose": "aris", "withdrew": "withdraw", "withdrawn": "withdraw",
+    "left": "leav",
+    "leaving": "leav",
+    "took": "take",
+    "taken": "take",
+    "went": "go",
+    "gone": "go",
+    "began": "begin",
+    "begun": "begin",
+    "fought": "fight",
+    "sent": "send",
+    "won": "win",
+    "led": "lead",
+    "held": "hold",
+    "met": "meet",
+    "brought": "bring",
+    "overthrew": "overthrow",
+    "overthrown": "overthrow",
+    "spread": "spread",
+    "killed": "kill",
+    "paid": "pay",
+    "bought": "buy",
+    "sought": "seek",
+    "fled": "flee",
+    "chose": "choos",
+    "chosen": "choos",
+    "arose": "aris",
+    "withdrew": "withdraw",
+    "withdrawn": "withdraw",
     "withdrawal": "withdraw",
+    "acquisition": "acquir",
+    "acquisitions": "acquir",
+    "wound": "wind",
+    "flew": "fli",
+    "flown": "fli",
+    "grew": "grow",
+    "grown": "grow",
+    "fell": "fall",
+    "fallen": "fall",
+    "rode": "ride",
+    "ridden": "ride",
+    "seen": "see",
+    "saw": "see",
+    "knew": "know",
+    "known": "know",
+    "made": "make",
+    "thought": "think",
+    "became": "becom",
+    "came": "come",
+    "drove": "drive",
+    "driven": "drive",
+    "hid": "hide",
+    "hidden": "hide",
+    "stood": "stand",
+    "struck": "strike",
 }
 # Names of places and the adjectives of their people, both ways.
 _DEMONYMS = {
-    "french": "franc", "malian": "mali", "malians": "mali", "russian": "russia", "russians": "russia",
-    "nigerien": "niger", "chadian": "chad", "libyan": "libya", "syrian": "syria", "ukrainian": "ukrain",
-    "british": "britain", "american": "america", "american's": "america", "chinese": "china",
-    "european": "europ", "african": "africa", "soviet": "soviet", "western": "west", "islamist": "islam",
-    "islamic": "islam", "jihadist": "jihad", "jihadists": "jihad",
+    "french": "franc",
+    "malian": "mali",
+    "malians": "mali",
+    "russian": "russia",
+    "russians": "russia",
+    "nigerien": "niger",
+    "chadian": "chad",
+    "libyan": "libya",
+    "syrian": "syria",
+    "ukrainian": "ukrain",
+    "british": "britain",
+    "american": "america",
+    "american's": "america",
+    "chinese": "china",
+    "european": "europ",
+    "african": "africa",
+    "soviet": "soviet",
+    "western": "west",
+    "islamist": "islam",
+    "islamic": "islam",
+    "jihadist": "jihad",
+    "jihadists": "jihad",
 }
 _NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20", "fifty": "50",
-    "hundred": "100", "thousand": "1000",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "fifteen": "15",
+    "twenty": "20",
+    "fifty": "50",
+    "hundred": "100",
+    "thousand": "1000",
 }
 _stemmer = Stemmer.Stemmer("english")
+_STOP_STEMS = frozenset(str(_stemmer.stemWord(w)) for w in STOPWORDS if len(w) > 3)
 
 
 @lru_cache(maxsize=200_000)
@@ -103,8 +217,12 @@ def stem(word: str) -> str:
     word = word.replace(",", "")
     if re.fullmatch(r"\d+(\.\d+)?", word):
         return word
-    word = re.sub(r"our\b", "or", word) if len(word) > 5 else word  # neighbour -> neighbor
-    word = re.sub(r"is(e|ed|es|ing|ation)$", r"iz\1", word) if len(word) > 6 else word  # criticise -> criticize
+    word = (
+        re.sub(r"our(?=(s|ed|ing|hood|ly)?$)", "or", word) if len(word) > 5 else word
+    )  # neighbour -> neighbor
+    word = (
+        re.sub(r"is(e|ed|es|ing|ation)$", r"iz\1", word) if len(word) > 6 else word
+    )  # criticise -> criticize
     return str(_stemmer.stemWord(word))
 
 
@@ -118,22 +236,17 @@ def content_stems(text: str) -> list[str]:
     for w in words(text):
         if w in STOPWORDS or len(w) < 2:
             continue
-        seen.setdefault(stem(w), None)
+        s = stem(w)
+        if s not in _STOP_STEMS:
+            seen.setdefault(s, None)
     return list(seen)
 
 
 def stems_match(a: str, b: str) -> bool:
-    """Equal stems, or one a prefix of the other sharing at least five letters (acquired ~ acquisitions)."""
+    """Equal stems, or the shorter (of at least four letters) a prefix of the longer (mali ~ malian)."""
     if a == b:
         return True
     if a.isdigit() or b.isdigit():
         return False
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) >= 4 and long_.startswith(short):
-        return True
-    common = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        common += 1
-    return common >= 5 and common >= len(short) - 2
+    return len(short) >= 4 and long_.startswith(short)

@@ -46,6 +46,8 @@ class Passage:
     outlet: str = ""
     score: float = 0.0
     dense_score: float = 0.0
+    #: (start, end, cosine to the question) of each sentence, offsets into the article
+    sentence_scores: tuple[tuple[int, int, float], ...] = ()
 
 
 @dataclass(frozen=True)

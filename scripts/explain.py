@@ -1,0 +1,32 @@
+"""Shows how the offline engine scored the candidate sentences of a question (a tuning aid)."""
+
+from __future__ import annotations
+
+import sys
+
+from mali_qa.api import default_settings, pipeline_for
+from mali_qa.condense import condense
+from mali_qa.question import parts
+
+
+def main() -> None:
+    question = sys.argv[1]
+    settings = default_settings()
+    pipe = pipeline_for(settings)
+    condensed = condense(question, [])
+    passages = pipe.retrieve(condensed.search_text, settings.top_k)
+    engine = pipe.offline
+    print("unknown names:", engine.unknown_names(question))
+    for part in parts(question):
+        print("PART", part.kind, [(t, round(engine.vocabulary.weight(t), 2)) for t in part.terms])
+        rows = []
+        for cand in engine.candidates(passages):
+            score, coverage, matched = engine._score(part, cand, condensed.context_terms)
+            rows.append((score, coverage, cand.rank, cand.passage.dense_score, cand.text[:110]))
+        for row in sorted(rows, reverse=True)[:6]:
+            print(f"  {row[0]:.2f} cov={row[1]:.2f} r={row[2]} d={row[3]:.2f} {row[4]}")
+    print("ANSWER:", engine.answer(condensed, passages).text)
+
+
+if __name__ == "__main__":
+    main()

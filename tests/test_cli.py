@@ -1,0 +1,73 @@
+"""The `mali-qa` command: exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _run(args: list[str], settings: Any, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "MALI_QA_VECTORSTORE_DIR": str(settings.vectorstore_dir),
+        "MALI_QA_SEEDS_DIR": str(settings.seeds_dir),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mali_qa.cli", *args], capture_output=True, text=True, env=environ, timeout=120
+    )
+
+
+def test_ask_json(built_settings: Any) -> None:
+    done = _run(["ask", "How many French soldiers were killed in Mali?", "--json"], built_settings)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["answered"] and "59" in data["text"] and data["citations"][0]["source"]
+
+
+def test_ask_prints_sources(built_settings: Any) -> None:
+    done = _run(["ask", "Who controlled the Wagner Group?"], built_settings)
+    assert done.returncode == 0 and "[1]" in done.stdout and "Prigozhin" in done.stdout
+
+
+def test_bad_question_is_one_line_and_non_zero(built_settings: Any) -> None:
+    done = _run(["ask", "   "], built_settings)
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0 and "question is empty" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_setting_is_one_line(built_settings: Any) -> None:
+    done = _run(["ask", "When?"], built_settings, MALI_QA_TOP_K="many")
+    assert done.returncode == 1 and "MALI_QA_TOP_K" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ingest_reports_and_is_idempotent(built_settings: Any) -> None:
+    done = _run(["ingest", "--quiet"], built_settings)
+    assert done.returncode == 0 and "0 added" in done.stdout and "5 unchanged" in done.stdout
+
+
+def test_ingest_of_a_missing_folder_fails_cleanly(built_settings: Any, tmp_path: Path) -> None:
+    done = _run(["ingest", str(tmp_path / "nope"), "--quiet"], built_settings)
+    assert done.returncode == 1 and "does not exist" in done.stderr
+
+
+def test_chat_keeps_history(built_settings: Any) -> None:
+    environ = {**os.environ, "MALI_QA_VECTORSTORE_DIR": str(built_settings.vectorstore_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mali_qa.cli", "chat"],
+        input="Who controlled the Wagner Group?\nAnd what happened to him?\n\n",
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "killed" in done.stdout

@@ -1,0 +1,142 @@
+"""The offline engine on tiny hand-made passages (no model): kinds of answer, verbatim quotes, abstention."""
+
+from __future__ import annotations
+
+import re
+
+from mali_qa.condense import Condensed, condense
+from mali_qa.extractive import ExtractiveEngine, Vocabulary
+from mali_qa.question import classify, parts, question_heads
+from mali_qa.text import content_stems, split_sentences, word_count
+from mali_qa.types import NO_ANSWER, Passage
+
+ARTICLE = (
+    "The last French soldiers crossed the border into Niger on Monday at 1 p.m., ending the deployment. "
+    "France had about 2,400 troops in Mali in February. "
+    "Russian trainers arrived in Timbuktu to train Malian forces. "
+    "Yevgeny Prigozhin, who controlled the Wagner Group, was killed in August. "
+    "The fighting spread to neighbouring Burkina Faso and Niger."
+)
+
+
+def _passages(similarity: dict[str, float] | None = None) -> list[Passage]:
+    out = []
+    for i, (begin, end) in enumerate(split_sentences(ARTICLE)):
+        sim = (similarity or {}).get(str(i), 0.3)
+        out.append(
+            Passage(
+                id=f"a#{i}",
+                article_id="a",
+                title="French troops leave Mali",
+                text=ARTICLE[begin:end],
+                start=begin,
+                end=end,
+                score=1.0 / (i + 1),
+                dense_score=sim,
+                sentence_scores=((begin, end, sim),),
+            )
+        )
+    return out
+
+
+def _engine(passages: list[Passage]) -> ExtractiveEngine:
+    df: dict[str, int] = {}
+    for p in passages:
+        for s in set(content_stems(p.text)):
+            df[s] = df.get(s, 0) + 1
+    return ExtractiveEngine(Vocabulary(df, len(passages)))
+
+
+def _ask(question: str) -> tuple[str, bool, list[Passage]]:
+    passages = _passages()
+    answer = _engine(passages).answer(Condensed(question=question), passages)
+    return answer.text, answer.answered, passages
+
+
+def _quotes_are_verbatim(text: str) -> bool:
+    return all(
+        piece.strip().removesuffix(" …") in ARTICLE for piece in re.split(r"\[\d+\]", text) if piece.strip()
+    )
+
+
+def test_when_picks_the_sentence_with_a_time() -> None:
+    text, answered, _ = _ask("When did the last French soldiers leave?")
+    assert answered and "Monday" in text and _quotes_are_verbatim(text)
+
+
+def test_how_many_picks_the_sentence_with_a_number() -> None:
+    text, answered, _ = _ask("How many troops did France have in Mali?")
+    assert answered and "2,400" in text
+
+
+def test_who_picks_the_named_person() -> None:
+    text, answered, _ = _ask("Who controlled the Wagner Group?")
+    assert answered and "Prigozhin" in text
+
+
+def test_markers_number_the_cited_passages_in_order() -> None:
+    passages = _passages()
+    answer = _engine(passages).answer(
+        Condensed(question="How many troops did France have in Mali?"), passages
+    )
+    assert re.findall(r"\[(\d+)\]", answer.text)[0] == "1"
+    assert answer.citations[0].text in ARTICLE and answer.citations[0].quote in answer.text
+
+
+def test_unknown_name_abstains() -> None:
+    text, answered, _ = _ask("What did China say about the French troops?")
+    assert not answered and text == NO_ANSWER
+
+
+def test_missing_answer_class_abstains() -> None:
+    text, answered, _ = _ask("How much money did France pay Russian trainers?")
+    assert not answered
+
+
+def test_weak_overlap_abstains() -> None:
+    assert not _ask("Which football club won the league?")[1]
+
+
+def test_answers_stay_under_the_word_limit() -> None:
+    text, answered, _ = _ask("Which countries did the fighting spread to, and when did the soldiers leave?")
+    assert answered and word_count(text) <= 100
+
+
+def test_follow_up_resolves_the_pronoun_from_history() -> None:
+    history = [
+        {"role": "user", "content": "Who controlled the Wagner Group?"},
+        {"role": "assistant", "content": "Yevgeny Prigozhin controlled it."},
+    ]
+    condensed = condense("And what happened to him?", history)  # type: ignore[arg-type]
+    assert "Prigozhin" in condensed.question
+    passages = _passages()
+    answer = _engine(passages).answer(condensed, passages)
+    assert answer.answered and "killed" in answer.text
+
+
+def test_no_history_leaves_the_question_alone() -> None:
+    assert condense("When did France leave Mali?", []).question == "When did France leave Mali?"
+
+
+def test_question_kinds() -> None:
+    assert classify("When did France leave Mali?")[0] == "date"
+    assert classify("On what date did they leave?")[:2] == ("date", True)
+    assert classify("How many troops stayed, when it ended?")[0] == "number"
+    assert classify("Who is the spokesperson?")[0] == "person"
+    assert classify("Which neighbouring countries were affected?")[0] == "list"
+    assert classify("Why are Russian soldiers in Timbuktu?")[0] == "reason"
+
+
+def test_two_part_question_is_split() -> None:
+    assert [
+        p.kind for p in parts("How large was the force, and how many troops were to remain afterwards?")
+    ] == [
+        "number",
+        "number",
+    ]
+
+
+def test_question_heads() -> None:
+    assert question_heads("What is the name of the Russian commander in Timbuktu?") == ["commander"]
+    assert question_heads("How much money does Mali pay?") == ["money"]
+    assert question_heads("What happened to him?") == []

