@@ -11,9 +11,12 @@ from mali_qa.question import parts
 
 def main() -> None:
     question = sys.argv[1]
+    history = [{"role": role, "content": text} for role, text in zip(["user", "assistant"] * 4, sys.argv[2:], strict=False)]
     settings = default_settings()
     pipe = pipeline_for(settings)
-    condensed = condense(question, [])
+    condensed = condense(question, history)  # type: ignore[arg-type]
+    print("condensed:", condensed)
+    question = condensed.question
     passages = pipe.retrieve(condensed.search_text, settings.top_k)
     engine = pipe.offline
     print("unknown names:", engine.unknown_names(question))

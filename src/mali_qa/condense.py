@@ -136,7 +136,7 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
     if rewritten or len(content_stems(out)) <= 3:
         context = f"{earlier_user} {earlier_answer}".strip()
     own = set(content_stems(out))
-    context_terms = [t for t in content_stems(context) if t not in own]
+    context_terms = [t for t in content_stems(context) if t not in own and not t.isdigit()]
     return Condensed(
         question=out, context=context, rewritten=rewritten or bool(context), context_terms=context_terms
     )

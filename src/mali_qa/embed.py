@@ -102,7 +102,9 @@ class LocalMiniLMEmbedding(BaseEmbedding):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        session = ort.InferenceSession(str(onnx_model_path(self.cache_dir)), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(onnx_model_path(self.cache_dir)), options, providers=["CPUExecutionProvider"]
+        )
         tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()

@@ -15,7 +15,12 @@ from .text import split_sentences, stem, stems, stems_match, word_count, words
 from .types import NO_ANSWER, Answer, Citation, Passage
 
 #: Below this share of the question's weighted terms, a sentence is not evidence for it.
-MIN_COVERAGE = 0.55
+MIN_COVERAGE = 0.45
+#: A sentence this close in meaning to the question (cosine) needs only LOW_COVERAGE of its terms.
+CLOSE_SIMILARITY = 0.65
+LOW_COVERAGE = 0.3
+#: Weight of a question word that no article uses: often a paraphrase, sometimes the very thing asked.
+ABSENT_TERM_WEIGHT = 1.0
 #: Weight of a sentence's embedding cosine to the question in its score (coverage weighs 1).
 SIMILARITY_WEIGHT = 0.6
 #: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
@@ -72,11 +77,13 @@ class Vocabulary:
         return self._cache[term]
 
     def weight(self, term: str) -> float:
-        """IDF of the term; a word the articles never use weighs like a rare one, not more: questions
-        paraphrase, so one unknown verb must not sink an answerable question (unknown names and answer
-        classes are caught before, by `ExtractiveEngine.unknown_names` and `missing_head`)."""
+        """IDF of the term; a word no article uses weighs ABSENT_TERM_WEIGHT: questions paraphrase, so one
+        unknown verb must not sink an answerable question (unknown names and answer classes are caught
+        before, by `ExtractiveEngine.unknown_names` and `missing_head`)."""
         df = self.frequency(term)
-        return math.log(1.0 + (self.n - max(df, 1) + 0.5) / (max(df, 1) + 0.5))
+        if df == 0:
+            return ABSENT_TERM_WEIGHT
+        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
 
 class ExtractiveEngine:
@@ -140,7 +147,7 @@ class ExtractiveEngine:
             if _has(term, cand.stems):
                 covered += w
                 matched.add(term)
-            elif _has(term, cand.context):
+            elif not term.isdigit() and _has(term, cand.context):  # a number must be in the sentence itself
                 covered += 0.5 * w
         coverage = covered / total if total else 0.0
         soft_hits = sum(1 for t in soft if _has(t, cand.stems)) / len(soft) if soft else 0.0
@@ -152,9 +159,8 @@ class ExtractiveEngine:
             + SIMILARITY_WEIGHT * max(cand.similarity, 0.0)
             + 0.1 * max(cand.passage.dense_score, 0.0)
             + 0.1 * soft_hits
-            + 0.05 / (cand.rank + 1)
             - (0.1 if n_words < 6 else 0.0)
-            - 0.002 * max(n_words - 45, 0)
+            - 0.001 * max(n_words - 45, 0)
         )
         if part.kind in STRICT_KINDS and kind == 0.0:
             score = -1.0
@@ -169,22 +175,25 @@ class ExtractiveEngine:
         chosen: list[Candidate] = []
         qparts = parts(question)
         all_terms: dict[str, float] = {}
-        for index, part in enumerate(qparts):
+        for part in qparts:
             if not part.terms:
                 continue
+            unknown = [t for t in part.terms if self.vocabulary.frequency(t) == 0]
             for t in part.terms:
                 all_terms[t] = self.vocabulary.weight(t)
             best: Candidate | None = None
             for cand in cands:
                 score, coverage, matched = self._score(part, cand, condensed.context_terms)
-                if score > 0 and coverage >= MIN_COVERAGE and (best is None or score > best.score):
+                if (
+                    score > 0
+                    and _is_evidence(coverage, cand.similarity, bool(unknown))
+                    and (best is None or score > best.score)
+                ):
                     best = Candidate(
                         **{**cand.__dict__, "score": score, "coverage": coverage, "matched": matched}
                     )
             if best is None:
-                if index == 0:
-                    return abstain(condensed, passages)
-                continue
+                continue  # a part the articles don't answer; the others may still be answered
             if not any(
                 c.start == best.start and c.passage.article_id == best.passage.article_id for c in chosen
             ):
@@ -244,12 +253,86 @@ class ExtractiveEngine:
 
 #: Classes whose members an answer names without naming the class ("which countries" -> "Niger").
 GENERIC_CLASSES = frozenset(
-    ["country", "countries", "town", "towns", "city", "cities", "place", "places", "region", "regions", "people", "group", "groups", "organization", "organizations", "nation", "nations", "leader", "leaders", "official", "officials", "base", "bases", "village", "villages", "area", "areas", "capital", "capitals", "person", "persons", "man", "men", "woman", "women", "event", "events", "date", "dates"]
+    [
+        "country",
+        "countries",
+        "town",
+        "towns",
+        "city",
+        "cities",
+        "place",
+        "places",
+        "region",
+        "regions",
+        "people",
+        "group",
+        "groups",
+        "organization",
+        "organizations",
+        "nation",
+        "nations",
+        "leader",
+        "leaders",
+        "official",
+        "officials",
+        "base",
+        "bases",
+        "village",
+        "villages",
+        "area",
+        "areas",
+        "capital",
+        "capitals",
+        "person",
+        "persons",
+        "man",
+        "men",
+        "woman",
+        "women",
+        "event",
+        "events",
+        "date",
+        "dates",
+    ]
 )
 
 _COMMON_CAPS = frozenset(
-    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "did", "does", "do", "the", "a", "an", "in", "on", "of", "and", "or", "according"]
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "did",
+        "does",
+        "do",
+        "the",
+        "a",
+        "an",
+        "in",
+        "on",
+        "of",
+        "and",
+        "or",
+        "according",
+    ]
 )
+
+
+def _is_evidence(coverage: float, similarity: float, question_has_unknown_words: bool) -> bool:
+    """Enough of the question's telling terms, or fewer of them in a sentence close in meaning when every
+    word of the question occurs somewhere in the articles."""
+    if coverage >= MIN_COVERAGE:
+        return True
+    return not question_has_unknown_words and coverage >= LOW_COVERAGE and similarity >= CLOSE_SIMILARITY
 
 
 def _same(cand: Candidate, chosen: Sequence[Candidate]) -> bool:

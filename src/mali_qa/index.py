@@ -31,7 +31,7 @@ from .config import Settings
 from .corpus import read_folder
 from .embed import embed_model_name, get_embed_model
 from .errors import IndexUnavailableError, IngestError, IngestLockedError, MaliQAError
-from .text import content_stems, split_sentences
+from .text import STEM_VERSION, content_stems, split_sentences
 from .types import Article
 
 log = logging.getLogger(__name__)
@@ -356,11 +356,18 @@ def _build_lexical(collection: Any, paths: IndexPaths) -> None:
         os.replace(tmp, paths.bm25)
     else:
         shutil.rmtree(paths.bm25, ignore_errors=True)
+    _write_vocabulary(nodes, paths)
+
+
+def _write_vocabulary(nodes: Sequence[BaseNode], paths: IndexPaths) -> dict[str, Any]:
+    """How many passages hold each stem (with the article's headline), for weighing question terms."""
     df: Counter[str] = Counter()
     for node in nodes:
         title = node.metadata.get("title", "")
         df.update(set(content_stems(node.get_content()) + content_stems(title)))
-    _write_json_atomic(paths.vocab, {"passages": len(nodes), "df": dict(df)})
+    vocab = {"version": STEM_VERSION, "passages": len(nodes), "df": dict(df)}
+    _write_json_atomic(paths.vocab, vocab)
+    return vocab
 
 
 class IndexState:
@@ -387,6 +394,8 @@ class IndexState:
             self.n_sentences = self.sentences.count()
             self.docstore = SimpleDocumentStore.from_persist_path(str(self.paths.docstore))
             vocab = json.loads(self.paths.vocab.read_text(encoding="utf-8"))
+            if vocab.get("version") != STEM_VERSION:  # made by an older stemmer: count again
+                vocab = _write_vocabulary(list(all_nodes(self.collection)), self.paths)
             self.df: dict[str, int] = vocab["df"]
             self.n_passages = int(vocab["passages"])
             self.bm25 = self._load_bm25()

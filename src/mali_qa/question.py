@@ -68,12 +68,13 @@ def classify(question: str) -> tuple[str, bool, bool]:
         return "money", False, False
     if re.search(r"\b(?:what|which) (?:date|day)\b|\bon what date\b", q):
         return "date", True, False
-    if re.search(r"\b(?:what|which|in what) year\b", q):
+    if re.search(r"\b(?:what|which|in what) years?\b", q):
         return "date", False, True
     if re.search(r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", q):
         return "date", False, False
     if re.search(
-        r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b",
+        r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b"
+        r"|\b(?:population|budget|salary|price|death toll|casualties|gdp)\b",
         q,
     ):
         return "number", False, False
@@ -101,7 +102,10 @@ def classify(question: str) -> tuple[str, bool, bool]:
 _SPLIT = re.compile(r",?\s+and\s+(?=(?:how|what|when|where|who|whom|which|why|in which|in what)\b)", re.I)
 
 
-_FRAME = re.compile(r"\b(?:on |in )?(?:what|which) (?:date|day|year|month|time)\b", re.I)
+_FRAME = re.compile(
+    r"\b(?:on |in )?(?:what|which) (?:date|day|year|years|month|time)\b|\bhow (?:large|big|long|far|old|strong)\b",
+    re.I,
+)
 
 
 def question_terms(text: str) -> tuple[str, ...]:
@@ -177,7 +181,7 @@ STRICT_KINDS = frozenset({"date", "number", "money"})
 
 _HEAD = re.compile(
     r"\b(?:(?:what|which) (?:is|was|are|were) the (?:name|names|number|amount|size) of (?:the |a |an )?"
-    r"|how (?:much|many) |(?:what|which) (?:kind of |type of )?|who (?:is|was|are|were) the )"
+    r"|how (?:much|many) |who (?:is|was|are|were) the )"
     r"((?:[\w’'\-]+ ){0,3}?[\w’'\-]+?)(?= (?:is|was|are|were|did|does|do|has|have|had|will|would|could|can|in|of|"
     r"at|on|for|from|to|that|does|with|by)\b|\?|$)",
     re.I,
@@ -197,5 +201,44 @@ def question_heads(question: str) -> list[str]:
 
 
 _NOT_HEADS = frozenset(
-    ["is", "was", "are", "were", "did", "does", "do", "the", "a", "an", "of", "other", "else", "exactly", "really", "also", "time", "date", "day", "year", "month", "name", "names", "number", "amount", "size", "kind", "type", "people", "person", "thing", "things", "happen", "happens", "say", "says", "mean", "means"]
+    [
+        "is",
+        "was",
+        "are",
+        "were",
+        "did",
+        "does",
+        "do",
+        "the",
+        "a",
+        "an",
+        "of",
+        "other",
+        "else",
+        "exactly",
+        "really",
+        "also",
+        "time",
+        "date",
+        "day",
+        "year",
+        "month",
+        "name",
+        "names",
+        "number",
+        "amount",
+        "size",
+        "kind",
+        "type",
+        "people",
+        "person",
+        "thing",
+        "things",
+        "happen",
+        "happens",
+        "say",
+        "says",
+        "mean",
+        "means",
+    ]
 )
