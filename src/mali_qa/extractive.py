@@ -116,12 +116,17 @@ class ExtractiveEngine:
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         out = []
+        last_sentence = {p.id: stems(_last_sentence(p)) for p in passages}
         for rank, passage in enumerate(passages):
             spans = split_sentences(passage.text, offset=passage.start)
             passage_stems = frozenset(stems(passage.text) + stems(passage.title))
             similarity = {start: cos for start, _end, cos in passage.sentence_scores}
+            previous: list[str] = last_sentence.get(_previous_id(passage.id), [])
             for start, end in spans:
                 text = passage.text[start - passage.start : end - passage.start]
+                own = stems(text)
+                # "He said ..." continues the sentence before: its names count as this sentence's own
+                bag = own + previous if _PRONOUN_START.match(text) else own
                 out.append(
                     Candidate(
                         passage,
@@ -129,11 +134,12 @@ class ExtractiveEngine:
                         start,
                         end,
                         text,
-                        frozenset(stems(text)),
+                        frozenset(bag),
                         passage_stems,
                         similarity.get(start, passage.dense_score),
                     )
                 )
+                previous = own
         return out
 
     def _score(
@@ -216,12 +222,15 @@ class ExtractiveEngine:
         for (score, coverage, _), cand in scored:
             if len(extra) >= 2 or _words(chosen + extra) + word_count(cand.text) > WORD_BUDGET:
                 break
-            if coverage < max(MIN_COVERAGE, 0.8 * best.coverage) or _same(cand, chosen + extra):
+            close = coverage >= max(MIN_COVERAGE, 0.8 * best.coverage) or (
+                coverage >= LOW_COVERAGE and cand.similarity >= best.similarity - 0.03
+            )
+            if not close or _same(cand, chosen + extra):
                 continue
             new_names = set(re.findall(r"\b[A-Z][a-z]{3,}\b", cand.text)) - set(
                 re.findall(r"\b[A-Z][a-z]{3,}\b", have)
             )
-            if new_names and score >= 0.75 * best.score:
+            if new_names and score >= 0.7 * best.score:
                 extra.append(cand)
                 have += " " + cand.text
         return extra
@@ -245,6 +254,8 @@ class ExtractiveEngine:
             if _same(cand, chosen) or _words(chosen) + word_count(cand.text) > WORD_BUDGET:
                 continue
             gain = sum(w for t, w in missing.items() if _has(t, cand.stems)) / total
+            if cand.similarity < chosen[0].similarity - 0.1:
+                continue  # it shares a word with the question, not its meaning
             near = cand.passage.id in {c.passage.id for c in chosen}
             if gain >= 0.15 and (near or gain >= 0.25) and (best_extra is None or gain > best_extra[0]):
                 best_extra = (gain, cand)
@@ -325,6 +336,20 @@ _COMMON_CAPS = frozenset(
         "according",
     ]
 )
+
+
+def _previous_id(passage_id: str) -> str:
+    """The id of the passage just before this one in its article ("a#0007" -> "a#0006")."""
+    article, _, number = passage_id.rpartition("#")
+    return f"{article}#{int(number) - 1:04d}" if number.isdigit() and int(number) > 0 else ""
+
+
+def _last_sentence(passage: Passage) -> str:
+    spans = split_sentences(passage.text)
+    return passage.text[spans[-1][0] : spans[-1][1]] if spans else ""
+
+
+_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its)\b")
 
 
 def _is_evidence(coverage: float, similarity: float, question_has_unknown_words: bool) -> bool:

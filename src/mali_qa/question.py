@@ -30,6 +30,9 @@ _NUMBER_WORDS = (
     r"thousand|thousands|million|millions|billion|dozen|dozens|several hundred|half"
 )
 NUMBER = re.compile(rf"\b\d[\d,.]*\b(?!\s*(?:GMT|a\.m|p\.m))|\b(?:{_NUMBER_WORDS})\b", re.I)
+DURATION = re.compile(
+    rf"\b(?:\d+|{_NUMBER_WORDS}|a|several|few)[- ](?:years?|months?|weeks?|days?|hours?|decades?)\b", re.I
+)
 MONEY = re.compile(
     r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|francs|CFA|USD|EUR|rubles|roubles)\b|\b(?:dollars|euros|francs|rubles)\b",
     re.I,
@@ -45,7 +48,7 @@ REASON = re.compile(
     re.I,
 )
 
-KINDS = ("date", "number", "money", "person", "place", "list", "reason", "generic")
+KINDS = ("date", "duration", "number", "money", "person", "place", "list", "reason", "generic")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ def classify(question: str) -> tuple[str, bool, bool]:
         return "date", True, False
     if re.search(r"\b(?:what|which|in what) years?\b", q):
         return "date", False, True
+    if re.search(
+        r"\bhow long\b(?! ago)|\bfor how many (?:years|months|weeks|days)\b|\bover how many days\b", q
+    ):
+        return "duration", False, False
     if re.search(r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", q):
         return "date", False, False
     if re.search(
@@ -161,6 +168,8 @@ def kind_score(kind: str, sentence: str, *, full_date: bool = False, year: bool 
     if kind == "number":
         numbers = [m.group(0) for m in NUMBER.finditer(sentence) if not DATE_YEAR.fullmatch(m.group(0))]
         return 1.0 if numbers else 0.0
+    if kind == "duration":
+        return 1.0 if DURATION.search(sentence) else 0.0
     if kind == "money":
         return 1.0 if MONEY.search(sentence) else 0.0
     if kind == "person":
@@ -176,7 +185,7 @@ def kind_score(kind: str, sentence: str, *, full_date: bool = False, year: bool 
 
 
 #: Kinds whose answer must be in the sentence: without one, the sentence cannot answer.
-STRICT_KINDS = frozenset({"date", "number", "money"})
+STRICT_KINDS = frozenset({"date", "duration", "number", "money"})
 
 
 _HEAD = re.compile(
