@@ -140,3 +140,21 @@ def test_question_heads() -> None:
     assert question_heads("What is the name of the Russian commander in Timbuktu?") == ["commander"]
     assert question_heads("How much money does Mali pay?") == ["money"]
     assert question_heads("What happened to him?") == []
+
+
+def test_how_many_needs_a_number_that_counts_the_thing() -> None:
+    from mali_qa.question import counts_head
+
+    assert counts_head("He added that 59 French soldiers were killed.", "soldiers")
+    assert counts_head("about 1,000 troops stationed in Niamey", "soldiers")  # troops count as soldiers
+    assert not counts_head("15 Western countries condemned the deployment of Wagner fighters", "fighters")
+
+
+def test_an_outlet_named_as_the_source_is_not_an_unknown_name() -> None:
+    engine = _engine(_passages())
+    assert engine.unknown_names("Why did Russian trainers arrive in Timbuktu, per VOA?") == []
+    assert engine.unknown_names("What did VOA say about Timbuktu?") == ["VOA"]
+
+
+def test_duration_questions_want_a_span_of_time() -> None:
+    assert classify("How long did the deployment last?")[0] == "duration"

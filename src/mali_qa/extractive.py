@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from .condense import Condensed
@@ -25,6 +25,9 @@ ABSENT_TERM_WEIGHT = 1.0
 SIMILARITY_WEIGHT = 0.6
 #: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
 ANSWER_CLASS_WEIGHT = 0.3
+#: A second sentence scoring this share of the best one's is quoted too, within RUNNER_UP_WORDS words.
+RUNNER_UP_SHARE = 0.9
+RUNNER_UP_WORDS = 70
 #: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
 WORD_BUDGET = 75
 HARD_WORD_LIMIT = 100
@@ -97,6 +100,8 @@ class ExtractiveEngine:
     # -- evidence -------------------------------------------------------------------------------------
     def unknown_names(self, question: str) -> list[str]:
         """Names and numbers of the question that no article contains: then no article can answer it."""
+        # "per VOA", "according to Reuters": who reported it, not what is asked; the outlet may go unnamed
+        question = _ATTRIBUTION.sub(" ", question)
         tokens = re.findall(r"[A-Za-z0-9][\w’'\-]*", question)
         missing = []
         for i, token in enumerate(tokens):
@@ -157,7 +162,9 @@ class ExtractiveEngine:
                 covered += 0.5 * w
         coverage = covered / total if total else 0.0
         soft_hits = sum(1 for t in soft if _has(t, cand.stems)) / len(soft) if soft else 0.0
-        kind = kind_score(part.kind, cand.text, full_date=part.wants_full_date, year=part.wants_year)
+        kind = kind_score(
+            part.kind, cand.text, full_date=part.wants_full_date, year=part.wants_year, counted=part.counted
+        )
         n_words = len(cand.text.split())
         score = (
             coverage
@@ -187,23 +194,24 @@ class ExtractiveEngine:
             unknown = [t for t in part.terms if self.vocabulary.frequency(t) == 0]
             for t in part.terms:
                 all_terms[t] = self.vocabulary.weight(t)
-            best: Candidate | None = None
+            ranked: list[Candidate] = []
             for cand in cands:
                 score, coverage, matched = self._score(part, cand, condensed.context_terms)
-                if (
-                    score > 0
-                    and _is_evidence(coverage, cand.similarity, bool(unknown))
-                    and (best is None or score > best.score)
-                ):
-                    best = Candidate(
-                        **{**cand.__dict__, "score": score, "coverage": coverage, "matched": matched}
-                    )
-            if best is None:
+                if score > 0 and _is_evidence(coverage, cand.similarity, bool(unknown)):
+                    ranked.append(replace(cand, score=score, coverage=coverage, matched=matched))
+            if not ranked:
                 continue  # a part the articles don't answer; the others may still be answered
-            if not any(
-                c.start == best.start and c.passage.article_id == best.passage.article_id for c in chosen
-            ):
+            ranked.sort(key=lambda c: -c.score)
+            best = ranked[0]
+            if not _same(best, chosen):
                 chosen.append(best)
+            runner_up = next((c for c in ranked[1:] if not _same(c, chosen)), None)
+            if (
+                runner_up is not None
+                and runner_up.score >= RUNNER_UP_SHARE * best.score
+                and _words(chosen) + word_count(runner_up.text) <= RUNNER_UP_WORDS
+            ):
+                chosen.append(runner_up)  # two near-equal readings: quote both rather than guess
             if part.kind == "list":
                 chosen.extend(self._more_items(part, cands, chosen, condensed.context_terms))
         if not chosen:
@@ -349,6 +357,9 @@ def _last_sentence(passage: Passage) -> str:
     return passage.text[spans[-1][0] : spans[-1][1]] if spans else ""
 
 
+_ATTRIBUTION = re.compile(
+    r"\b(?:per|according to|as reported by|reported by)\s+(?:the\s+)?(?:[A-Z][\w.\-]*\s*){1,3}(?=[,?.]|$)"
+)
 _PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its)\b")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_stems, stem
+from .text import content_stems, stem, stems_match
 
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -59,6 +59,7 @@ class QuestionPart:
     wants_full_date: bool = False
     wants_year: bool = False
     heads: frozenset[str] = frozenset()
+    counted: str = ""  # the noun of "how many X"
 
 
 def classify(question: str) -> tuple[str, bool, bool]:
@@ -133,6 +134,7 @@ def parts(question: str) -> list[QuestionPart]:
             if kind in ("list", "place", "person")
             else frozenset()
         )
+        counted = re.search(r"\bhow many (?:[\w\-]+ ){0,2}?([a-z]+s)\b", piece, re.I)
         out.append(
             QuestionPart(
                 text=piece,
@@ -141,6 +143,7 @@ def parts(question: str) -> list[QuestionPart]:
                 wants_full_date=full,
                 wants_year=year,
                 heads=heads,
+                counted=counted.group(1) if counted else "",
             )
         )
     if len(out) == 1 and re.search(r",?\s+and\s+(where|when|why|how)\W*$", question, re.I):
@@ -151,8 +154,32 @@ def parts(question: str) -> list[QuestionPart]:
     return out
 
 
-def kind_score(kind: str, sentence: str, *, full_date: bool = False, year: bool = False) -> float:
-    """How well a sentence holds an answer of this kind, 0 (not at all) to 1."""
+#: Words for people under arms: "how many soldiers" is answered by "about 1,000 troops".
+PERSONNEL = frozenset(
+    stem(w)
+    for w in "soldier troop force personnel fighter mercenary paramilitary men people adviser advisor trainer "
+    "militia militiaman contingent".split()
+)
+
+
+def counts_head(sentence: str, head: str) -> bool:
+    """Whether a number in the sentence counts the question's head noun ("59 French soldiers")."""
+    target = stem(head)
+    group = PERSONNEL if target in PERSONNEL else frozenset({target})
+    tokens = re.findall(r"[\w’'\-,.]+", sentence)
+    for i, token in enumerate(tokens):
+        word = stem(token.strip(",."))
+        counted = word in group or any(stems_match(word, g) for g in group)
+        if counted and NUMBER.search(" ".join(tokens[max(0, i - 5) : i])):
+            return True
+    return False
+
+
+def kind_score(
+    kind: str, sentence: str, *, full_date: bool = False, year: bool = False, counted: str = ""
+) -> float:
+    """How well a sentence holds an answer of this kind, 0 (not at all) to 1; for "how many X", only a
+    number that counts X will do."""
     if kind == "date":
         if year:
             return 1.0 if DATE_YEAR.search(sentence) else 0.0
@@ -167,6 +194,8 @@ def kind_score(kind: str, sentence: str, *, full_date: bool = False, year: bool 
         return 0.25 if DATE_RELATIVE.search(sentence) else 0.0
     if kind == "number":
         numbers = [m.group(0) for m in NUMBER.finditer(sentence) if not DATE_YEAR.fullmatch(m.group(0))]
+        if counted and numbers:
+            return 1.0 if counts_head(sentence, counted) else 0.0  # a number, but of something else
         return 1.0 if numbers else 0.0
     if kind == "duration":
         return 1.0 if DURATION.search(sentence) else 0.0
