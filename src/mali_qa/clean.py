@@ -73,8 +73,10 @@ def _paragraphs(raw: str) -> list[str]:
     return [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
 
 
-def _is_title_candidate(line: str) -> bool:
-    return len(line.split()) >= 4 and not DATE_LINE.match(line) and boilerplate_kind(line) is None
+def _is_headline(line: str) -> bool:
+    """A headline is short and is not a sentence: no closing full stop, at most 30 words."""
+    n = len(line.split())
+    return 1 <= n <= 30 and not re.search(r"[.!?:;,]$", line) and not DATE_LINE.match(line)
 
 
 def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hint: str = "") -> CleanedText:
@@ -112,12 +114,8 @@ def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hi
             continue
         kept.append(line)
     title = title_hint.strip()
-    if not title:
-        for i, line in enumerate(kept):
-            if _is_title_candidate(line):
-                title = line
-                kept = kept[i + 1 :]
-                break
+    if not title and len(kept) > 1 and _is_headline(kept[0]):
+        title, kept = kept[0], kept[1:]  # never the only paragraph: that is the article
     elif kept and kept[0].strip() == title:
         kept = kept[1:]
     title = _TITLE_SECTION.sub("", title).strip()

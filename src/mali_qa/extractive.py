@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from .condense import Condensed
 from .question import STRICT_KINDS, QuestionPart, kind_score, parts, question_heads
-from .text import split_sentences, stem, stems, stems_match, word_count, words
+from .text import looks_like_instruction, split_sentences, stem, stems, stems_match, word_count, words
 from .types import NO_ANSWER, Answer, Citation, Passage
 
 #: Below this share of the question's weighted terms, a sentence is not evidence for it.
@@ -130,6 +130,9 @@ class ExtractiveEngine:
             for start, end in spans:
                 text = passage.text[start - passage.start : end - passage.start]
                 own = stems(text)
+                if looks_like_instruction(text):  # planted orders to an AI are never quoted as an answer
+                    previous = own
+                    continue
                 # "He said ..." continues the sentence before: its names count as this sentence's own
                 bag = own + previous if _PRONOUN_START.match(text) else own
                 out.append(

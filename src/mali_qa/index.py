@@ -174,6 +174,15 @@ def _wipe(client: Any, settings: Settings, paths: IndexPaths) -> None:
     shutil.rmtree(paths.bm25, ignore_errors=True)
 
 
+def _drop_local_store(paths: IndexPaths) -> None:
+    """Delete the local Chroma folder, after closing this process's clients of it."""
+    from chromadb.api.client import SharedSystemClient
+
+    forget_loaded()
+    SharedSystemClient.clear_system_cache()
+    shutil.rmtree(paths.chroma, ignore_errors=True)
+
+
 def _to_document(article: Article) -> Document:
     return Document(
         id_=article.id,
@@ -200,6 +209,8 @@ def ingest(
         corpus = read_folder(folder)
         report = IngestReport(warnings=list(corpus.warnings), articles=len(corpus.articles))
         model_name = embed_model_name(settings)
+        if rebuild and not settings.chroma_host:
+            _drop_local_store(paths)  # a damaged store may not even open
         client = chroma_client(settings)
         manifest = read_manifest(paths)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,9 +88,15 @@ def add_article(filename: str, data: bytes, settings: Settings) -> tuple[Path, I
     folder = Path(settings.seeds_dir)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
-    tmp = folder / f".{name}.upload"
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    # a fresh temporary file (O_EXCL: never through a link planted in the folder), then an atomic rename
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     report = reingest(settings)
     if Path(name).stem not in report.added + report.updated and report.warnings:
         relevant = [w for w in report.warnings if w.startswith(name)]

@@ -1,0 +1,280 @@
+"""Page latency in a real browser: `streamlit run` to the first answer, Enter to the first words, reloads.
+
+Usage (on a built index; the repo's vectorstore/ unless MALI_QA_VECTORSTORE_DIR says otherwise):
+    .venv/bin/python benchmarks/page_latency.py [--questions 8] [--screenshot docs/screenshot.png]
+Writes benchmarks/results/page_latency.json. Needs /usr/bin/chromium and /usr/bin/chromedriver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "page_latency.json"
+LOAD_LINE = "mali-qa page: loaded the index and model"
+FIRST_QUESTION = "When did France leave Mali?"
+WARM_QUESTIONS = (
+    "Why are Russian soldiers in Timbuktu?",
+    "How many French soldiers were killed in Mali?",
+    "How many troops did France have in Mali in February?",
+    "Who won the 2022 FIFA World Cup?",
+    "When did Russian trainers arrive in Mali?",
+    "Where did the French forces go after Mali?",
+    "Why did France leave?",
+    "What is Operation Barkhane?",
+)
+TARGETS = {"start_to_first_answer_s": 3.0, "enter_to_first_words_ms": 300.0}
+
+# Installed before Enter is pressed: records when Enter goes down and when the new answer shows its first words.
+OBSERVE_JS = """
+window.__t0 = null; window.__t1 = null;
+const before = document.querySelectorAll('[data-testid="stChatMessage"]').length;
+const check = () => {
+  if (window.__t0 === null || window.__t1 !== null) return;
+  const msgs = document.querySelectorAll('[data-testid="stChatMessage"]');
+  if (msgs.length < before + 2) return;
+  const md = msgs[msgs.length - 1].querySelector('[data-testid="stMarkdownContainer"]');
+  if (md && md.innerText.trim().length > 0) { window.__t1 = performance.now(); observer.disconnect(); }
+};
+const observer = new MutationObserver(check);
+observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+const box = document.querySelector('[data-testid="stChatInputTextArea"]');
+box.addEventListener('keydown', (e) => { if (e.key === 'Enter' && window.__t0 === null) window.__t0 = performance.now(); });
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"streamlit was not healthy at {url} after {timeout} s")
+
+
+def start_browser(profile: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,1257", f"--user-data-dir={profile}",
+    ):  # fmt: skip
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def message_count(driver: Any) -> int:
+    from selenium.webdriver.common.by import By
+
+    return len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]'))
+
+
+def wait_answer(driver: Any, count_before: int, timeout: float = 120.0) -> float:
+    """Poll until the new assistant message shows its sources (or an abstention); returns monotonic time."""
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
+        if len(messages) >= count_before + 2:
+            try:
+                text = messages[-1].text
+            except Exception:  # a stale element while the page re-renders
+                text = ""
+            if "Sources" in text or "don't say" in text:
+                return time.monotonic()
+        time.sleep(0.01)
+    raise TimeoutError("no answer in the browser")
+
+
+IDLE_JS = """
+return document.querySelectorAll('[data-stale="true"]').length === 0
+    && document.querySelectorAll('[data-testid="stStatusWidget"]').length === 0;
+"""
+
+
+def wait_idle(driver: Any, timeout: float = 60.0) -> None:
+    """Until the script run is over: no stale elements left, no running indicator."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not driver.execute_script(IDLE_JS):
+        time.sleep(0.05)
+
+
+def ask(driver: Any, question: str) -> dict[str, float]:
+    """Type `question`, press Enter; ms to the first words (in the page's clock) and to the full answer."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]')
+    box.send_keys(question)
+    before = message_count(driver)
+    driver.execute_script(OBSERVE_JS)
+    pressed = time.monotonic()
+    box.send_keys(Keys.ENTER)
+    done = wait_answer(driver, before)
+    wait_idle(driver)
+    t0, t1 = driver.execute_script("return [window.__t0, window.__t1];")
+    return {
+        "first_words_ms": round(t1 - t0, 1) if t0 is not None and t1 is not None else float("nan"),
+        "full_answer_ms": round((done - pressed) * 1000, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--questions", type=int, default=len(WARM_QUESTIONS), help="warm questions to time")
+    parser.add_argument("--screenshot", type=Path, help="save the page after the first answer here")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--vectorstore",
+        type=Path,
+        help="a built index to serve (e.g. vectorstore); default: build one from the seeds in a temp folder",
+    )
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+        "MALI_QA_ENGINE": "offline",
+    }
+    # Context for the cold start: what importing the package alone costs on this machine right now.
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import mali_qa.library"], env=env, check=True)
+    import_seconds = time.monotonic() - began
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="page-latency-") as tmp:
+        if args.vectorstore is None:
+            from mali_qa import Settings
+            from mali_qa.library import reingest
+
+            store = Path(tmp) / "vectorstore"
+            print(f"building the index in {store} (not timed)", file=sys.stderr)
+            reingest(Settings.from_env(env_file=os.devnull, vectorstore_dir=store, engine="offline"))
+            env["MALI_QA_VECTORSTORE_DIR"] = str(store)
+        else:
+            env["MALI_QA_VECTORSTORE_DIR"] = str(args.vectorstore.resolve())
+        log_path = Path(tmp) / "streamlit.log"
+        driver = start_browser(Path(tmp) / "profile")  # the user's browser is already open
+        log = log_path.open("wb")
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        started = time.monotonic()
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(url, proc)
+            healthy = time.monotonic()
+            from selenium.webdriver.common.by import By
+            from selenium.webdriver.common.keys import Keys
+            from selenium.webdriver.support import expected_conditions as ec
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            driver.get(url)
+            box = WebDriverWait(driver, 120).until(
+                ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+            )
+            input_ready = time.monotonic()
+            box.send_keys(FIRST_QUESTION)
+            box.send_keys(Keys.ENTER)
+            first_answer = wait_answer(driver, 0)
+            if args.screenshot:
+                wait_idle(driver)
+                time.sleep(0.3)  # let the last elements paint
+                args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+                driver.save_screenshot(str(args.screenshot))
+
+            warm = [ask(driver, q) for q in WARM_QUESTIONS[: args.questions]]
+            driver.refresh()  # a new session: the cached index must survive it
+            WebDriverWait(driver, 60).until(
+                ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+            )
+            after_reload = ask(driver, FIRST_QUESTION)
+        except Exception:
+            driver.save_screenshot(str(Path(tempfile.gettempdir()) / "page-latency-failure.png"))
+            print(log_path.read_text(encoding="utf-8", errors="replace")[-3000:], file=sys.stderr)
+            raise
+        finally:
+            driver.quit()
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
+            log.close()
+        server_log = log_path.read_text(encoding="utf-8", errors="replace")
+
+    loads = [line for line in server_log.splitlines() if LOAD_LINE in line]
+    first_words = [w["first_words_ms"] for w in warm]
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "engine": "offline",
+        "import_mali_qa_s": round(import_seconds, 2),
+        "start_to_healthy_s": round(healthy - started, 2),
+        "start_to_chat_input_s": round(input_ready - started, 2),
+        "start_to_first_answer_s": round(first_answer - started, 2),
+        "enter_to_first_words_ms": {
+            "median": round(statistics.median(first_words), 1),
+            "max": round(max(first_words), 1),
+            "samples": first_words,
+        },
+        "enter_to_full_answer_ms_median": round(statistics.median(w["full_answer_ms"] for w in warm), 1),
+        "after_page_reload": after_reload,
+        "model_loads": len(loads),
+        "model_load_lines": loads,
+        "targets": TARGETS,
+        "meets": {
+            "start_to_first_answer_s": first_answer - started < TARGETS["start_to_first_answer_s"],
+            "enter_to_first_words_ms": statistics.median(first_words) < TARGETS["enter_to_first_words_ms"],
+            "one_model_load": len(loads) == 1,
+        },
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

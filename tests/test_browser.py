@@ -1,0 +1,175 @@
+"""The page in a real browser: `streamlit run app.py` on a free port, driven by headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+QUESTION = "When did France leave Mali?"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"streamlit was not healthy at {url} after {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop the server we started, by its process: terminate, then kill after `timeout`."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
+@pytest.fixture
+def server(built_settings: Any, tmp_path: Path) -> Iterator[str]:
+    """A page server on a copy of the test index (never the repo's vectorstore/ or seeds/)."""
+    seeds, store = tmp_path / "seeds", tmp_path / "vectorstore"
+    shutil.copytree(built_settings.seeds_dir, seeds)
+    shutil.copytree(built_settings.vectorstore_dir, store)
+    env = {
+        **os.environ,
+        "MALI_QA_SEEDS_DIR": str(seeds),
+        "MALI_QA_VECTORSTORE_DIR": str(store),
+        "MALI_QA_ENGINE": "offline",
+        "MALI_QA_EVAL_REPORT_DIR": str(tmp_path / "no-report"),
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+    }
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,1400",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def output_dir(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("MALI_QA_TEST_OUTPUT", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_question_answer_and_source_in_a_real_browser(server: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60, ignored_exceptions=(StaleElementReferenceException,))
+    browser.get(server)
+    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]')))
+    assert "Try one of these" in browser.find_element(By.TAG_NAME, "body").text
+    box.send_keys(QUESTION)
+    box.send_keys(Keys.ENTER)
+
+    def answered(driver: Any) -> Any:
+        messages = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
+        if len(messages) < 2:
+            return False
+        text = messages[-1].text
+        if "Sources" not in text or "[1]" not in text or "Read the whole article of source [1]" not in text:
+            return False
+        return messages[-1] if messages[-1].find_elements(By.TAG_NAME, "mark") else False
+
+    reply = wait.until(answered)
+    assert QUESTION in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')[0].text
+    # Nothing the page shows is rendered from article text as HTML: no <script> in the chat at all.
+    assert not reply.find_elements(By.TAG_NAME, "script")
+    idle = (
+        "return document.querySelectorAll('[data-stale=\"true\"]').length === 0"
+        " && document.querySelectorAll('[data-testid=\"stStatusWidget\"]').length === 0;"
+    )
+    wait.until(lambda driver: driver.execute_script(idle))  # the run is over: nothing stale on screen
+    reply = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')[-1]
+    output = output_dir(tmp_path)
+    browser.save_screenshot(str(output / "answer.png"))
+    if os.environ.get("MALI_QA_SCREENSHOT"):  # e.g. docs/screenshot.png, for the README
+        browser.save_screenshot(os.environ["MALI_QA_SCREENSHOT"])
+
+    summary = reply.find_element(By.XPATH, ".//summary[contains(., 'Read the whole article of source [1]')]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.click()
+
+    def article_open(driver: Any) -> Any:
+        details = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stExpanderDetails"]')
+        for block in details:
+            if block.is_displayed() and block.find_elements(By.TAG_NAME, "mark") and len(block.text) > 1000:
+                return block
+        return False
+
+    article = wait.until(article_open)
+    assert "Mali" in article.text
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", article)
+    browser.save_screenshot(str(output / "source-open.png"))
+    assert (output / "source-open.png").stat().st_size > 10_000
