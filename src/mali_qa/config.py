@@ -90,7 +90,7 @@ class Settings:
         ),
     )
     chat_model: str = field(
-        default="gpt-4o-mini",
+        default="gpt-4.1-mini",
         metadata=_meta("MALI_QA_CHAT_MODEL", "Chat model used by the generative engine"),
     )
     temperature: float = field(
