@@ -168,3 +168,12 @@ def test_sentences_giving_orders_to_an_ai_are_never_quoted() -> None:
     assert not looks_like_instruction(
         "The army spokesman said Russian soldiers were in the city to train troops."
     )
+
+
+def test_two_sentences_answer_together_what_neither_does_alone() -> None:
+    passages = _passages()
+    engine = _engine(passages)
+    qparts = parts("Burkina fighting spread; Prigozhin killed August")
+    pair = engine._pair(qparts, engine.candidates(passages), [])
+    assert len(pair) == 2 and {"Burkina" in c.text or "Prigozhin" in c.text for c in pair} == {True}
+    assert pair[0].passage.id != pair[1].passage.id

@@ -28,6 +28,9 @@ ANSWER_CLASS_WEIGHT = 0.3
 #: A second sentence scoring this share of the best one's is quoted too, within RUNNER_UP_WORDS words.
 RUNNER_UP_SHARE = 0.9
 RUNNER_UP_WORDS = 70
+#: Two sentences that together hold this share of the question's weighted terms answer it (none alone does).
+PAIR_COVERAGE = 0.6
+PAIR_POOL = 8
 #: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
 WORD_BUDGET = 75
 HARD_WORD_LIMIT = 100
@@ -218,9 +221,36 @@ class ExtractiveEngine:
             if part.kind == "list":
                 chosen.extend(self._more_items(part, cands, chosen, condensed.context_terms))
         if not chosen:
+            chosen = self._pair(qparts, cands, condensed.context_terms)
+        if not chosen:
             return abstain(condensed, passages)
         chosen.extend(self._cover_missing(qparts, all_terms, cands, chosen, condensed.context_terms))
         return compose(condensed, chosen, passages)
+
+    def _pair(
+        self, qparts: list[QuestionPart], cands: list[Candidate], soft: Sequence[str]
+    ) -> list[Candidate]:
+        """Two sentences, of different passages, that together hold what no single one does ("Which year
+        saw both the creation of MINUSMA and the start of Serval?")."""
+        part = qparts[0]
+        weights = {t: self.vocabulary.weight(t) for p in qparts for t in p.terms}
+        total = sum(weights.values())
+        if not total or any(self.vocabulary.frequency(t) == 0 for t in weights):
+            return []
+        scored = sorted(((self._score(part, c, soft), c) for c in cands), key=lambda x: -x[0][0])[:PAIR_POOL]
+        best: tuple[float, list[Candidate]] | None = None
+        for i, ((score_a, _, _), a) in enumerate(scored):
+            for (score_b, _, _), b in scored[i + 1 :]:
+                if a.passage.id == b.passage.id or score_a <= 0 or score_b <= 0:
+                    continue
+                if word_count(a.text) + word_count(b.text) > WORD_BUDGET:
+                    continue
+                both = a.stems | b.stems
+                joint = sum(w for t, w in weights.items() if _has(t, both)) / total
+                alone = max(sum(w for t, w in weights.items() if _has(t, c.stems)) / total for c in (a, b))
+                if joint >= PAIR_COVERAGE and joint - alone >= 0.2 and (best is None or joint > best[0]):
+                    best = (joint, [a, b])
+        return best[1] if best else []
 
     def _more_items(
         self, part: QuestionPart, cands: list[Candidate], chosen: list[Candidate], soft: Sequence[str]

@@ -219,7 +219,8 @@ STRICT_KINDS = frozenset({"date", "duration", "number", "money"})
 
 _HEAD = re.compile(
     r"\b(?:(?:what|which) (?:is|was|are|were) the (?:name|names|number|amount|size) of (?:the |a |an )?"
-    r"|how (?:much|many) |who (?:is|was|are|were) the )"
+    r"|how (?:much|many) |who (?:is|was|are|were) the "
+    r"|(?:what|which) (?:is|was|are|were) (?:the )?[\w’'\-]+(?:’s|'s) )"
     r"((?:[\w’'\-]+ ){0,3}?[\w’'\-]+?)(?= (?:is|was|are|were|did|does|do|has|have|had|will|would|could|can|in|of|"
     r"at|on|for|from|to|that|does|with|by)\b|\?|$)",
     re.I,
@@ -239,44 +240,8 @@ def question_heads(question: str) -> list[str]:
 
 
 _NOT_HEADS = frozenset(
-    [
-        "is",
-        "was",
-        "are",
-        "were",
-        "did",
-        "does",
-        "do",
-        "the",
-        "a",
-        "an",
-        "of",
-        "other",
-        "else",
-        "exactly",
-        "really",
-        "also",
-        "time",
-        "date",
-        "day",
-        "year",
-        "month",
-        "name",
-        "names",
-        "number",
-        "amount",
-        "size",
-        "kind",
-        "type",
-        "people",
-        "person",
-        "thing",
-        "things",
-        "happen",
-        "happens",
-        "say",
-        "says",
-        "mean",
-        "means",
-    ]
+    "is was are were did does do the a an of other else exactly really also time date day year month "
+    "name names number amount size kind type people person thing things happen happens say says mean "
+    "means role roles purpose goal aim reason reasons mission job impact effect position stance view "
+    "views response reaction relationship relations situation status plan plans strategy".split()
 )

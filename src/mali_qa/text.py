@@ -308,7 +308,7 @@ STOPWORDS = frozenset(
         "whole",
         "total",
         "via",
-        "based",
+        "based", "see", "saw", "seen", "sees",
     ]
 )
 
@@ -417,7 +417,7 @@ _STOP_STEMS = frozenset(str(_stemmer.stemWord(w)) for w in STOPWORDS if len(w) >
 
 
 #: Bump when `stem` changes: stored term frequencies are then recomputed.
-STEM_VERSION = 2
+STEM_VERSION = 3
 _ALIASES = {
     "un": "unit",
     "u.n": "unit",
