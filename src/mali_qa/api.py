@@ -10,13 +10,13 @@ from .condense import Condensed, condense
 from .config import Settings
 from .errors import InvalidQuestionError
 from .extractive import ExtractiveEngine, Vocabulary
-from .index import IndexState, load_index
+from .index import load_index
 from .retrieve import HybridRetriever
+from .text import text_pieces
 from .types import Answer, Passage, Turn
 
 _settings: Settings | None = None
 _lock = threading.Lock()
-_engines: dict[int, tuple[IndexState, ExtractiveEngine, dict[int, HybridRetriever]]] = {}
 
 
 def default_settings() -> Settings:
@@ -113,7 +113,7 @@ def offline_stream(pipe: Pipeline, text: str, turns: list[Turn], top_k: int) -> 
     condensed: Condensed = condense(text, turns)
     passages = pipe.retrieve(condensed.search_text, top_k)
     answer = pipe.offline.answer(condensed, passages)
-    yield from _pieces(answer.text)
+    yield from text_pieces(answer.text)
     yield answer
 
 
@@ -154,9 +154,3 @@ def ask_stream(
         yield from generative_stream(pipe, text, turns, settings.top_k)
         return
     yield from offline_stream(pipe, text, turns, settings.top_k)
-
-
-def _pieces(text: str) -> Iterator[str]:
-    words = text.split(" ")
-    for i in range(0, len(words), 4):
-        yield " ".join(words[i : i + 4]) + (" " if i + 4 < len(words) else "")

@@ -12,6 +12,7 @@ from .citations import Embedder, MarkerStream, number_passages, process_reply
 from .condense import Condensed, condense
 from .config import Settings
 from .llm import get_llm, server_label
+from .text import text_pieces
 from .types import NO_ANSWER, Answer, Passage, Turn
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def generative_stream(
     passages = pipe.retrieve(query, top_k)
     if not passages:  # no evidence, no model call
         answer = pipe.offline.answer(condensed, passages)
-        yield from _pieces(answer.text)
+        yield from text_pieces(answer.text)
         yield answer
         return
 
@@ -232,11 +233,5 @@ def _fallback(
     answer = pipe.offline.answer(condensed, passages)
     answer.notice = notice
     if not quiet:
-        yield from _pieces(answer.text)
+        yield from text_pieces(answer.text)
     yield answer
-
-
-def _pieces(text: str) -> Iterator[str]:
-    words = text.split(" ")
-    for i in range(0, len(words), 4):
-        yield " ".join(words[i : i + 4]) + (" " if i + 4 < len(words) else "")

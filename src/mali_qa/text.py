@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 import Stemmer
@@ -90,6 +91,13 @@ def _add_span(spans: list[tuple[int, int]], body: str, start: int, end: int, shi
 
 def words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def text_pieces(text: str, size: int = 4) -> Iterator[str]:
+    """`text` in pieces of a few words, as an answer streams; the pieces join back to `text` exactly."""
+    tokens = text.split(" ")
+    for i in range(0, len(tokens), size):
+        yield " ".join(tokens[i : i + size]) + (" " if i + size < len(tokens) else "")
 
 
 def word_count(text: str) -> int:
@@ -308,7 +316,11 @@ STOPWORDS = frozenset(
         "whole",
         "total",
         "via",
-        "based", "see", "saw", "seen", "sees",
+        "based",
+        "see",
+        "saw",
+        "seen",
+        "sees",
     ]
 )
 
