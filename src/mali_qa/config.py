@@ -61,7 +61,7 @@ class Settings:
         metadata=_meta("MALI_QA_VECTORSTORE_DIR", "Folder of the local index (Chroma, BM25, docstore)"),
     )
     collection: str = field(default="mali_qa", metadata=_meta("MALI_QA_COLLECTION", "Chroma collection name"))
-    top_k: int = field(default=10, metadata=_meta("MALI_QA_TOP_K", "Passages retrieved per question (1-50)"))
+    top_k: int = field(default=14, metadata=_meta("MALI_QA_TOP_K", "Passages retrieved per question (1-50)"))
     max_question_chars: int = field(
         default=1000, metadata=_meta("MALI_QA_MAX_QUESTION_CHARS", "Longest question accepted, in characters")
     )

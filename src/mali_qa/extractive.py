@@ -19,6 +19,8 @@ MIN_COVERAGE = 0.45
 #: A sentence this close in meaning to the question (cosine) needs only LOW_COVERAGE of its terms.
 CLOSE_SIMILARITY = 0.65
 LOW_COVERAGE = 0.3
+#: Even a word in every passage ("Mali") still counts for something: "the capital of Mali" is not Niamey.
+MIN_TERM_WEIGHT = 0.5
 #: Weight of a question word that no article uses: often a paraphrase, sometimes the very thing asked.
 ABSENT_TERM_WEIGHT = 1.0
 #: Weight of a sentence's embedding cosine to the question in its score (coverage weighs 1).
@@ -89,7 +91,7 @@ class Vocabulary:
         df = self.frequency(term)
         if df == 0:
             return ABSENT_TERM_WEIGHT
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        return max(MIN_TERM_WEIGHT, math.log(1.0 + (self.n - df + 0.5) / (df + 0.5)))
 
 
 class ExtractiveEngine:

@@ -37,9 +37,14 @@ MONEY = re.compile(
     r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|francs|CFA|USD|EUR|rubles|roubles)\b|\b(?:dollars|euros|francs|rubles)\b",
     re.I,
 )
+#: Someone named, or a role that stands for someone ("the army spokesman", "a Western security official"),
+#: or an organization's acronym ("JNIM").
 PERSON = re.compile(
-    r"\b(?:President|Minister|Colonel|Col\.|General|Gen\.|spokes(?:man|woman|person)|Prime Minister)\b|"
-    r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?[A-Z][a-z]{2,}\b"
+    r"\b(?:President|Minister|Colonel|Col\.|General|Gen\.|spokes(?:man|woman|person)|officials?|officers?|"
+    r"diplomats?|ministers?|presidents?|commanders?|leaders?|analysts?|residents?|ambassadors?|"
+    r"correspondents?|businessman|junta)\b|"
+    rf"\b(?!{_MONTH}\b|{_WEEKDAY}\b)[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?[A-Z][a-z]{{2,}}\b|"
+    r"\b[A-Z]{3,}\b"
 )
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z\-’']{2,}")
 REASON = re.compile(
@@ -214,13 +219,14 @@ def kind_score(
 
 
 #: Kinds whose answer must be in the sentence: without one, the sentence cannot answer.
-STRICT_KINDS = frozenset({"date", "duration", "number", "money"})
+STRICT_KINDS = frozenset({"date", "duration", "number", "money", "person"})
 
 
 _HEAD = re.compile(
     r"\b(?:(?:what|which) (?:is|was|are|were) the (?:name|names|number|amount|size) of (?:the |a |an )?"
     r"|how (?:much|many) |who (?:is|was|are|were) the "
-    r"|(?:what|which) (?:is|was|are|were) (?:the )?[\w’'\-]+(?:’s|'s) )"
+    r"|(?:what|which) (?:is|was|are|were) (?:the )?[\w’'\-]+(?:’s|'s) "
+    r"|(?:what|which) (?:is|was|are|were) the (?=[\w\-]+ (?:in|of|at|for) ))"
     r"((?:[\w’'\-]+ ){0,3}?[\w’'\-]+?)(?= (?:is|was|are|were|did|does|do|has|have|had|will|would|could|can|in|of|"
     r"at|on|for|from|to|that|does|with|by)\b|\?|$)",
     re.I,
@@ -243,5 +249,7 @@ _NOT_HEADS = frozenset(
     "is was are were did does do the a an of other else exactly really also time date day year month "
     "name names number amount size kind type people person thing things happen happens say says mean "
     "means role roles purpose goal aim reason reasons mission job impact effect position stance view "
-    "views response reaction relationship relations situation status plan plans strategy".split()
+    "views response reaction relationship relations situation status plan plans strategy outcome result "
+    "results consequence consequences cause causes significance meaning context background point focus "
+    "name".split()
 )
