@@ -171,7 +171,13 @@ class ExtractiveEngine:
         coverage = covered / total if total else 0.0
         soft_hits = sum(1 for t in soft if _has(t, cand.stems)) / len(soft) if soft else 0.0
         kind = kind_score(
-            part.kind, cand.text, full_date=part.wants_full_date, year=part.wants_year, counted=part.counted
+            part.kind,
+            cand.text,
+            full_date=part.wants_full_date,
+            year=part.wants_year,
+            counted=part.counted,
+            needs_name=part.needs_name,
+            asked=frozenset(part.terms),
         )
         n_words = len(cand.text.split())
         score = (
@@ -395,7 +401,7 @@ def _last_sentence(passage: Passage) -> str:
 _ATTRIBUTION = re.compile(
     r"\b(?:per|according to|as reported by|reported by)\s+(?:the\s+)?(?:[A-Z][\w.\-]*\s*){1,3}(?=[,?.]|$)"
 )
-_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its)\b")
+_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|Your|Our|This|These|That|The group)\b")
 
 
 def _is_evidence(coverage: float, similarity: float, question_has_unknown_words: bool) -> bool:

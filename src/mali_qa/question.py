@@ -46,6 +46,11 @@ PERSON = re.compile(
     rf"\b(?!{_MONTH}\b|{_WEEKDAY}\b)[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?[A-Z][a-z]{{2,}}\b|"
     r"\b[A-Z]{3,}\b"
 )
+#: A person's name: two or three capitalized words ("Emmanuel Macron", "Anne-Claire Legendre").
+NAME = re.compile(
+    rf"\b(?!{_MONTH}\b|{_WEEKDAY}\b|The\b|In\b|On\b)[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?"
+    r"[A-Z][a-z]{2,}\b"
+)
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z\-’']{2,}")
 REASON = re.compile(
     r"\bto\s+[a-z]+\b|\bbecause\b|\bdue to\b|\bin order to\b|\bamid\b|\bin response\b|\bafter\b|\bfollowing\b|"
@@ -65,6 +70,7 @@ class QuestionPart:
     wants_year: bool = False
     heads: frozenset[str] = frozenset()
     counted: str = ""  # the noun of "how many X"
+    needs_name: bool = False  # "who is the president": a role will not do, a name is asked
 
 
 def classify(question: str) -> tuple[str, bool, bool]:
@@ -149,6 +155,7 @@ def parts(question: str) -> list[QuestionPart]:
                 wants_year=year,
                 heads=heads,
                 counted=counted.group(1) if counted else "",
+                needs_name=bool(re.match(r"\W*who (?:is|was|are|were) (?:the|a|an) ", piece, re.I)),
             )
         )
     if len(out) == 1 and re.search(r",?\s+and\s+(where|when|why|how)\W*$", question, re.I):
@@ -181,7 +188,14 @@ def counts_head(sentence: str, head: str) -> bool:
 
 
 def kind_score(
-    kind: str, sentence: str, *, full_date: bool = False, year: bool = False, counted: str = ""
+    kind: str,
+    sentence: str,
+    *,
+    full_date: bool = False,
+    year: bool = False,
+    counted: str = "",
+    needs_name: bool = False,
+    asked: frozenset[str] = frozenset(),
 ) -> float:
     """How well a sentence holds an answer of this kind, 0 (not at all) to 1; for "how many X", only a
     number that counts X will do."""
@@ -207,7 +221,13 @@ def kind_score(
     if kind == "money":
         return 1.0 if MONEY.search(sentence) else 0.0
     if kind == "person":
-        return 1.0 if PERSON.search(sentence) else 0.0
+        if not needs_name:
+            return 1.0 if PERSON.search(sentence) else 0.0
+        # a name the question does not already hold ("the French Foreign Ministry" answers no "who is")
+        for match in NAME.finditer(sentence):
+            if any(stem(word) not in asked for word in match.group(0).split()):
+                return 1.0
+        return 0.0
     if kind in ("place", "list"):
         found = {m.group(0) for m in PROPER.finditer(sentence)}
         if kind == "list":
