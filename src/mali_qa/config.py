@@ -111,7 +111,7 @@ class Settings:
         metadata=_meta("MALI_QA_CACHE_DIR", "Where the ONNX export of the bundled model is kept (made once)"),
     )
     embed_threads: int = field(
-        default=1, metadata=_meta("MALI_QA_EMBED_THREADS", "CPU threads of the local embedding model")
+        default=2, metadata=_meta("MALI_QA_EMBED_THREADS", "CPU threads of the local embedding model")
     )
     debug: bool = field(
         default=False, metadata=_meta("MALI_QA_DEBUG", "Show full tracebacks instead of one-line errors")

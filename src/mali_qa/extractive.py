@@ -60,10 +60,6 @@ def _match(term: str, word_stem: str) -> bool:
     return stems_match(term, word_stem)
 
 
-def _has(term: str, bag: frozenset[str]) -> bool:
-    return term in bag or any(_match(term, s) for s in bag)
-
-
 class Vocabulary:
     """Document frequencies of stems over every passage: how rare, and so how telling, a term is."""
 
@@ -74,6 +70,19 @@ class Vocabulary:
         for s in df:
             self._by_prefix.setdefault(s[:3], []).append(s)
         self._cache: dict[str, int] = {}
+        self._near: dict[str, frozenset[str]] = {}
+
+    def near(self, term: str) -> frozenset[str]:
+        """Every stem of the articles that counts as the term (itself, or a longer form of it)."""
+        found = self._near.get(term)
+        if found is None:
+            found = frozenset(s for s in self._by_prefix.get(term[:3], []) if _match(term, s)) | {term}
+            self._near[term] = found
+        return found
+
+    def has(self, term: str, bag: frozenset[str]) -> bool:
+        """Whether a bag of stems holds the term or a form of it."""
+        return term in bag or not self.near(term).isdisjoint(bag)
 
     def frequency(self, term: str) -> int:
         """Passages holding the term or a close form of it (0: the articles never use it)."""
@@ -163,13 +172,15 @@ class ExtractiveEngine:
         for term in part.terms:
             w = self.vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
             total += w
-            if _has(term, cand.stems):
+            if self.vocabulary.has(term, cand.stems):
                 covered += w
                 matched.add(term)
-            elif not term.isdigit() and _has(term, cand.context):  # a number must be in the sentence itself
+            elif not term.isdigit() and self.vocabulary.has(
+                term, cand.context
+            ):  # a number must be in the sentence itself
                 covered += 0.5 * w
         coverage = covered / total if total else 0.0
-        soft_hits = sum(1 for t in soft if _has(t, cand.stems)) / len(soft) if soft else 0.0
+        soft_hits = sum(1 for t in soft if self.vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
         kind = kind_score(
             part.kind,
             cand.text,
@@ -254,8 +265,11 @@ class ExtractiveEngine:
                 if word_count(a.text) + word_count(b.text) > WORD_BUDGET:
                     continue
                 both = a.stems | b.stems
-                joint = sum(w for t, w in weights.items() if _has(t, both)) / total
-                alone = max(sum(w for t, w in weights.items() if _has(t, c.stems)) / total for c in (a, b))
+                joint = sum(w for t, w in weights.items() if self.vocabulary.has(t, both)) / total
+                alone = max(
+                    sum(w for t, w in weights.items() if self.vocabulary.has(t, c.stems)) / total
+                    for c in (a, b)
+                )
                 if joint >= PAIR_COVERAGE and joint - alone >= 0.2 and (best is None or joint > best[0]):
                     best = (joint, [a, b])
         return best[1] if best else []
@@ -295,14 +309,14 @@ class ExtractiveEngine:
         """A further sentence when it holds telling question terms that the chosen ones lack."""
         total = sum(weights.values()) or 1.0
         have = frozenset().union(*(c.stems for c in chosen))
-        missing = {t: w for t, w in weights.items() if not _has(t, have)}
+        missing = {t: w for t, w in weights.items() if not self.vocabulary.has(t, have)}
         if not missing or sum(missing.values()) / total < 0.2:
             return []
         best_extra: tuple[float, Candidate] | None = None
         for cand in cands:
             if _same(cand, chosen) or _words(chosen) + word_count(cand.text) > WORD_BUDGET:
                 continue
-            gain = sum(w for t, w in missing.items() if _has(t, cand.stems)) / total
+            gain = sum(w for t, w in missing.items() if self.vocabulary.has(t, cand.stems)) / total
             if cand.similarity < chosen[0].similarity - 0.1:
                 continue  # it shares a word with the question, not its meaning
             near = cand.passage.id in {c.passage.id for c in chosen}
@@ -401,7 +415,9 @@ def _last_sentence(passage: Passage) -> str:
 _ATTRIBUTION = re.compile(
     r"\b(?:per|according to|as reported by|reported by)\s+(?:the\s+)?(?:[A-Z][\w.\-]*\s*){1,3}(?=[,?.]|$)"
 )
-_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|Your|Our|This|These|That|The group)\b")
+_PRONOUN_START = re.compile(
+    r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|Your|Our|This|These|That|The group)\b"
+)
 
 
 def _is_evidence(coverage: float, similarity: float, question_has_unknown_words: bool) -> bool:

@@ -37,6 +37,8 @@ from .types import Article
 log = logging.getLogger(__name__)
 
 BATCH_ARTICLES = 32
+#: While ingesting, the docstore is saved at most this often (saving it after every batch grows quadratically).
+DOCSTORE_SAVE_SECONDS = 30.0
 REBUILD_HINT = "run `mali-qa ingest --rebuild`"
 
 
@@ -271,8 +273,6 @@ def _sync(
     to_run = []
     for doc in documents:
         if doc.id_ not in known:
-            vector_store.delete(doc.id_)  # leftovers of an ingest that was killed before it recorded this one
-            sentences.delete(where={"article_id": doc.id_})
             report.added.append(doc.id_)
             to_run.append(doc)
         elif known[doc.id_] != doc.hash:
@@ -281,6 +281,7 @@ def _sync(
             to_run.append(doc)
         else:
             report.unchanged += 1
+    _drop_leftovers(collection, sentences, report.added)
     pipeline = IngestionPipeline(
         transformations=[PassageParser(), embed_model],
         docstore=docstore,
@@ -289,15 +290,18 @@ def _sync(
         disable_cache=True,
     )
     bar = _progress_bar(len(to_run), progress)
+    saved = float("-inf")  # the first batch is recorded at once, later ones every DOCSTORE_SAVE_SECONDS
     for i in range(0, len(to_run), BATCH_ARTICLES):
         batch = to_run[i : i + BATCH_ARTICLES]
         nodes = pipeline.run(documents=batch)
         _add_sentences(sentences, embed_model, nodes)
         report.new_passages += len(nodes)
-        docstore.persist(str(paths.docstore))
         bar.update(len(batch))
+        if time.monotonic() - saved > DOCSTORE_SAVE_SECONDS:  # a killed ingest then redoes little
+            docstore.persist(str(paths.docstore))
+            saved = time.monotonic()
     bar.close()
-    if report.removed:
+    if to_run or report.removed:
         docstore.persist(str(paths.docstore))
     report.passages = collection.count()
     if report.changed or not paths.bm25.exists() or not paths.vocab.exists():
@@ -312,6 +316,19 @@ def _sync(
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
+
+
+def _drop_leftovers(collection: Any, sentences: Any, article_ids: list[str]) -> None:
+    """Vectors of articles the docstore does not know: written by an ingest killed before it recorded
+    them. Found with one query per thousand articles, and only when the collections hold anything."""
+    if not article_ids or (collection.count() == 0 and sentences.count() == 0):
+        return
+    for i in range(0, len(article_ids), 1000):
+        chunk = article_ids[i : i + 1000]
+        for store, key in ((collection, "document_id"), (sentences, "article_id")):
+            found = store.get(where={key: {"$in": chunk}}, include=[])["ids"]
+            if found:
+                store.delete(ids=found)
 
 
 def _add_sentences(collection: Any, embed_model: Any, nodes: Sequence[BaseNode]) -> None:
@@ -425,7 +442,7 @@ class IndexState:
 
         if not self.paths.bm25.exists():
             return None
-        return BM25Retriever.from_persist_dir(str(self.paths.bm25))
+        return BM25Retriever.from_persist_dir(str(self.paths.bm25), show_progress=False)
 
     def passages_by_id(self, ids: list[str]) -> list[TextNode]:
         """Passage nodes in the order of `ids` (missing ones left out)."""

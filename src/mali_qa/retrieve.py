@@ -10,11 +10,14 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
-from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle
 
 from .index import IndexState, sentence_ids
 from .text import split_sentences
 from .types import Passage
+
+#: Each ranking looks this many passages past top_k, so that fusion can promote what one of them ranks low.
+RETRIEVER_SLACK = 14
 
 
 class PositiveOnly(BaseRetriever):
@@ -36,6 +39,8 @@ class SentenceRetriever(BaseRetriever):
         super().__init__()
         self._state = state
         self._depth = depth
+        #: passages the dense ranking already brought, by id: not fetched again
+        self.known: dict[str, BaseNode] = {}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         vector = query_bundle.embedding or self._state.embed_model.get_query_embedding(query_bundle.query_str)
@@ -49,9 +54,9 @@ class SentenceRetriever(BaseRetriever):
             passage_id = sid.rsplit("/", 1)[0]
             best.setdefault(passage_id, 1.0 - float(distance))
         ids = list(best)[: self._depth]
-        return [
-            NodeWithScore(node=node, score=best[node.node_id]) for node in self._state.passages_by_id(ids)
-        ]
+        fetched = {n.node_id: n for n in self._state.passages_by_id([i for i in ids if i not in self.known])}
+        nodes = [self.known.get(i) or fetched.get(i) for i in ids]
+        return [NodeWithScore(node=node, score=best[node.node_id]) for node in nodes if node is not None]
 
 
 class HybridRetriever(QueryFusionRetriever):
@@ -59,12 +64,10 @@ class HybridRetriever(QueryFusionRetriever):
     passage's dense cosine so that the answer step can weigh it."""
 
     def __init__(self, state: IndexState, top_k: int) -> None:
-        depth = max(2 * top_k, 10)
+        depth = top_k + RETRIEVER_SLACK
         index = VectorStoreIndex.from_vector_store(state.vector_store, embed_model=state.embed_model)
-        retrievers: list[BaseRetriever] = [
-            index.as_retriever(similarity_top_k=depth),
-            SentenceRetriever(state, depth),
-        ]
+        self._sentences = SentenceRetriever(state, depth)
+        retrievers: list[BaseRetriever] = [index.as_retriever(similarity_top_k=depth), self._sentences]
         if state.bm25 is not None:
             state.bm25.similarity_top_k = min(depth, max(state.n_passages, 1))
             retrievers.append(PositiveOnly(state.bm25))
@@ -77,6 +80,16 @@ class HybridRetriever(QueryFusionRetriever):
             use_async=False,
         )
         self._state = state
+
+    def _run_sync_queries(self, queries: list[QueryBundle]) -> dict[tuple[str, int], list[NodeWithScore]]:
+        """Each ranking in turn, the sentence ranking reusing the passages the dense one brought."""
+        results: dict[tuple[str, int], list[NodeWithScore]] = {}
+        for query in queries:
+            for i, retriever in enumerate(self._retrievers):
+                results[(query.query_str, i)] = hits = retriever.retrieve(query)
+                if i == 0:
+                    self._sentences.known = {n.node.node_id: n.node for n in hits}
+        return results
 
     def search(self, query: str) -> list[Passage]:
         """The top passages for `query`, each with its dense cosine and its sentences' cosines."""

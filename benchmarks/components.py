@@ -1,0 +1,139 @@
+"""Where a warm `ask` spends its time, component by component, each timed alone (median over the gold
+questions): the query embedding, each Chroma call, BM25 with and without llama-index's wrapping, the fusion,
+the extractive answer, and the whole `ask`. Writes benchmarks/results/components.json.
+
+    .venv/bin/python benchmarks/components.py [--store DIR]   # default: a temp index of the seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def median_ms(fn: Callable[[str], Any], questions: list[str], repeats: int) -> dict[str, float]:
+    wall, cpu = [], []
+    for _ in range(repeats):
+        for q in questions:
+            t, c = time.perf_counter(), time.process_time()
+            fn(q)
+            wall.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
+    return {"wall_ms": round(statistics.median(wall), 3), "cpu_ms": round(statistics.median(cpu), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=None, help="an already built vectorstore folder")
+    parser.add_argument("--seeds", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS / "components.json")
+    args = parser.parse_args()
+
+    from llama_index.core.schema import QueryBundle
+
+    from mali_qa.api import ask, pipeline_for
+    from mali_qa.bench import default_gold, load_gold, settings_for
+    from mali_qa.condense import condense
+    from mali_qa.config import project_root
+    from mali_qa.index import ingest
+    from mali_qa.retrieve import HybridRetriever, PositiveOnly
+
+    seeds = args.seeds or project_root() / "seeds"
+    store = args.store or Path(tempfile.mkdtemp(prefix="mali-qa-components-")) / "vs"
+    settings = settings_for(store, seeds)
+    if args.store is None:
+        ingest(settings)
+    questions = [it["question"] for it in load_gold(default_gold()) if not it.get("history")]
+    ask("warm up: what is this about?", settings=settings)
+    pipe = pipeline_for(settings)
+    state = pipe.state
+    top_k = settings.top_k
+    depth = max(2 * top_k, 10)
+    retriever = HybridRetriever(state, top_k)
+    vectors = {q: state.embed_model.get_query_embedding(q) for q in questions}
+    dense = retriever._retrievers[0]
+    rows: dict[str, Any] = {}
+    rows["ask (whole, warm)"] = median_ms(lambda q: ask(q, settings=settings), questions, args.repeats)
+    rows["condense"] = median_ms(lambda q: condense(q, []), questions, args.repeats)
+    rows["query embedding (llama-index get_query_embedding)"] = median_ms(
+        state.embed_model.get_query_embedding, questions, args.repeats
+    )
+    raw_embed = getattr(state.embed_model, "embed", None)
+    if raw_embed is not None:
+        rows["query embedding (raw onnx embed)"] = median_ms(
+            lambda q: raw_embed([q]), questions, args.repeats
+        )
+    rows["dense passages: llama-index VectorIndexRetriever"] = median_ms(
+        lambda q: dense.retrieve(QueryBundle(query_str=q, embedding=vectors[q])), questions, args.repeats
+    )
+    rows["dense passages: raw collection.query (docs+metas)"] = median_ms(
+        lambda q: state.collection.query(
+            query_embeddings=[vectors[q]], n_results=depth, include=["documents", "metadatas", "distances"]
+        ),
+        questions,
+        args.repeats,
+    )
+    if hasattr(state, "sentences"):
+        n_sent = max(getattr(state, "n_sentences", depth * 2), 1)
+        rows["sentences: raw collection.query (distances)"] = median_ms(
+            lambda q: state.sentences.query(
+                query_embeddings=[vectors[q]], n_results=min(depth * 2, n_sent), include=["distances"]
+            ),
+            questions,
+            args.repeats,
+        )
+        if len(retriever._retrievers) > 2:
+            sentence_retriever = retriever._retrievers[1]
+            rows["sentences: SentenceRetriever (query + passages_by_id)"] = median_ms(
+                lambda q: sentence_retriever.retrieve(QueryBundle(query_str=q, embedding=vectors[q])),
+                questions,
+                args.repeats,
+            )
+    if state.bm25 is not None:
+        bm25 = state.bm25
+        rows["bm25: llama-index BM25Retriever (PositiveOnly)"] = median_ms(
+            lambda q: PositiveOnly(bm25).retrieve(q), questions, args.repeats
+        )
+        import bm25s
+
+        def raw_bm25(q: str) -> Any:
+            tokens = bm25s.tokenize(q, stemmer=bm25.stemmer, show_progress=False)
+            return bm25.bm25.retrieve(tokens, k=bm25.similarity_top_k, show_progress=False)
+
+        rows["bm25: raw bm25s tokenize + retrieve"] = median_ms(raw_bm25, questions, args.repeats)
+    rows["retrieve: HybridRetriever.search (all of retrieval)"] = median_ms(
+        lambda q: pipe.retrieve(q, top_k), questions, args.repeats
+    )
+    passages = {q: pipe.retrieve(q, top_k) for q in questions}
+    rows["answer: ExtractiveEngine.answer"] = median_ms(
+        lambda q: pipe.offline.answer(condense(q, []), passages[q]), questions, args.repeats
+    )
+    result = {
+        "store": str(store),
+        "passages": state.collection.count(),
+        "sentences": state.sentences.count() if hasattr(state, "sentences") else None,
+        "note": "each component timed alone, median over the gold questions; wall time on a shared 2-core machine",
+        "components": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    width = max(len(k) for k in rows)
+    for name, row in rows.items():
+        print(f"{name:<{width}}  {row['wall_ms']:>8.2f} ms wall  {row['cpu_ms']:>8.2f} ms cpu")
+
+
+if __name__ == "__main__":
+    main()
