@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from servers import free_port, stop
+
 pytestmark = pytest.mark.integration
 
 CHROMA_CLI = Path(sys.executable).with_name("chroma")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_up(proc: subprocess.Popen[bytes], port: int, timeout: float = 60.0) -> None:
@@ -67,12 +61,7 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
         wait_until_up(proc, port)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc)
         log.close()
 
 

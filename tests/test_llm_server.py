@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from mali_qa import api, llm
 from mali_qa.config import Settings
 from mali_qa.types import NO_ANSWER, Answer, Turn
+from servers import free_port, stop
 
 pytestmark = pytest.mark.integration
 
@@ -36,12 +36,6 @@ def gguf_file() -> Path | None:
         if found:
             return found[0]
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +59,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _warm_up(url)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc)
         llm.forget_clients()
 
 
