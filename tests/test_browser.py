@@ -76,27 +76,6 @@ def server(built_settings: Any, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,1400",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):  # fmt: skip
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def output_dir(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("MALI_QA_TEST_OUTPUT", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
