@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -22,3 +29,50 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=timeout)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until a Streamlit server answers its health check (or fail if it exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"streamlit was not healthy at {url} after {timeout} s")
+
+
+@contextlib.contextmanager
+def page_server(seeds: Path, store: Path, work: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port over these articles and index, offline; stopped by
+    its own process id on exit. Yields the page's URL."""
+    env = {
+        **os.environ,
+        "MALI_QA_SEEDS_DIR": str(seeds),
+        "MALI_QA_VECTORSTORE_DIR": str(store),
+        "MALI_QA_ENGINE": "offline",
+        "MALI_QA_EVAL_REPORT_DIR": str(work / "no-report"),
+        "ANONYMIZED_TELEMETRY": "False",
+        "PYTHONUNBUFFERED": "1",
+    }
+    port = free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with (work / "streamlit.log").open("wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        stop(proc)

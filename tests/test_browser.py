@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from servers import free_port, stop
+from servers import page_server
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 QUESTION = "When did France leave Mali?"
@@ -30,50 +25,14 @@ pytestmark = [
 ]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"streamlit was not healthy at {url} after {timeout} s")
-
-
 @pytest.fixture
 def server(built_settings: Any, tmp_path: Path) -> Iterator[str]:
     """A page server on a copy of the test index (never the repo's vectorstore/ or seeds/)."""
     seeds, store = tmp_path / "seeds", tmp_path / "vectorstore"
     shutil.copytree(built_settings.seeds_dir, seeds)
     shutil.copytree(built_settings.vectorstore_dir, store)
-    env = {
-        **os.environ,
-        "MALI_QA_SEEDS_DIR": str(seeds),
-        "MALI_QA_VECTORSTORE_DIR": str(store),
-        "MALI_QA_ENGINE": "offline",
-        "MALI_QA_EVAL_REPORT_DIR": str(tmp_path / "no-report"),
-        "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONUNBUFFERED": "1",
-    }
-    port = free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with page_server(seeds, store, tmp_path) as url:
         yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 def output_dir(tmp_path: Path) -> Path:

@@ -3,10 +3,7 @@ and an article holding `<script>` shows it as text (loopback only, bounded in co
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from servers import free_port, stop
-from test_browser import CHROMEDRIVER, CHROMIUM, ROOT, wait_healthy
+from servers import page_server
+from test_browser import CHROMEDRIVER, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,27 +43,8 @@ def hostile_server(built_settings: Any, tmp_path: Path) -> Iterator[str]:
     (seeds / "zz_hostile.txt").write_text(HOSTILE, encoding="utf-8")
     report = ingest(built_settings.with_(seeds_dir=seeds, vectorstore_dir=store))
     assert report.added == ["zz_hostile"]
-    env = {
-        **os.environ,
-        "MALI_QA_SEEDS_DIR": str(seeds),
-        "MALI_QA_VECTORSTORE_DIR": str(store),
-        "MALI_QA_ENGINE": "offline",
-        "MALI_QA_EVAL_REPORT_DIR": str(tmp_path / "no-report"),
-        "ANONYMIZED_TELEMETRY": "False",
-    }
-    port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with (tmp_path / "streamlit.log").open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with page_server(seeds, store, tmp_path) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def _ask(driver: Any, question: str) -> None:
