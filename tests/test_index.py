@@ -144,3 +144,18 @@ def test_onnx_embedding_matches_sentence_transformers() -> None:
     ours = LocalMiniLMEmbedding().embed(texts)
     theirs = load_model(device="cpu").encode(texts, normalize_embeddings=True)
     assert np.abs(ours - theirs).max() < 1e-4
+
+
+def test_term_counts_of_an_older_stemmer_are_redone_under_the_lock(tmp_path: Path) -> None:
+    import json
+
+    settings = _settings(tmp_path)
+    ingest(settings)
+    paths = IndexPaths(settings.vectorstore_dir)
+    vocab = json.loads(paths.vocab.read_text(encoding="utf-8"))
+    paths.vocab.write_text(json.dumps({**vocab, "version": 0, "df": {}}), encoding="utf-8")
+    with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
+        IndexState(settings)
+    state = load_index(settings)  # refreshes the counts, keeps the articles and vectors
+    assert state.df == vocab["df"] and state.article_ids() == ["alpha", "beta", "gamma"]
+    assert not ingest(settings).changed

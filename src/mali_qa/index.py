@@ -304,7 +304,7 @@ def _sync(
     if to_run or report.removed:
         docstore.persist(str(paths.docstore))
     report.passages = collection.count()
-    if report.changed or not paths.bm25.exists() or not paths.vocab.exists():
+    if report.changed or not paths.bm25.exists() or _vocabulary_outdated(paths):
         _build_lexical(collection, paths)
     _write_json_atomic(
         paths.manifest,
@@ -387,6 +387,29 @@ def _build_lexical(collection: Any, paths: IndexPaths) -> None:
     _write_vocabulary(nodes, paths)
 
 
+def _vocabulary_version(paths: IndexPaths) -> int | None:
+    """The stemmer version that made the term counts; None when they are missing or unreadable."""
+    try:
+        return int(json.loads(paths.vocab.read_text(encoding="utf-8")).get("version", 0))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def _vocabulary_outdated(paths: IndexPaths) -> bool:
+    """Whether the term counts are missing, unreadable, or made by another version of the stemmer."""
+    return _vocabulary_version(paths) != STEM_VERSION
+
+
+def refresh_lexical(settings: Settings) -> None:
+    """Count the terms and build BM25 again from the stored passages, under the ingest lock: after an
+    upgrade changed the stemmer. The articles and their vectors are left as they are."""
+    paths = _paths(settings)
+    with ingest_lock(paths, wait=600):
+        if _vocabulary_outdated(paths):
+            log.info("counting the terms of %s again (the stemmer changed)", paths.root)
+            _build_lexical(chroma_client(settings).get_collection(settings.collection), paths)
+
+
 def _write_vocabulary(nodes: Sequence[BaseNode], paths: IndexPaths) -> dict[str, Any]:
     """How many passages hold each stem (with the article's headline), for weighing question terms."""
     df: Counter[str] = Counter()
@@ -422,8 +445,10 @@ class IndexState:
             self.n_sentences = self.sentences.count()
             self.docstore = SimpleDocumentStore.from_persist_path(str(self.paths.docstore))
             vocab = json.loads(self.paths.vocab.read_text(encoding="utf-8"))
-            if vocab.get("version") != STEM_VERSION:  # made by an older stemmer: count again
-                vocab = _write_vocabulary(list(all_nodes(self.collection)), self.paths)
+            if vocab.get("version") != STEM_VERSION:
+                raise IndexUnavailableError(
+                    f"the term counts in {self.paths.vocab} were made by an older version: run `mali-qa ingest`"
+                )
             self.df: dict[str, int] = vocab["df"]
             self.n_passages = int(vocab["passages"])
             self.bm25 = self._load_bm25()
@@ -515,6 +540,8 @@ def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
         if auto_build and (manifest is None or manifest.get("embed_model") != embed_model_name(settings)):
             log.info("building the index from %s (first use)", settings.seeds_dir)
             ingest(settings, lock_wait=600)
+        elif auto_build and _vocabulary_version(_paths(settings)) not in (None, STEM_VERSION):
+            refresh_lexical(settings)  # an upgrade changed the stemmer; a damaged file is an error instead
         state = IndexState(settings)
         _states[key] = state
         return state
