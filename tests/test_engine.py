@@ -177,3 +177,11 @@ def test_two_sentences_answer_together_what_neither_does_alone() -> None:
     pair = engine._pair(qparts, engine.candidates(passages), [])
     assert len(pair) == 2 and {"Burkina" in c.text or "Prigozhin" in c.text for c in pair} == {True}
     assert pair[0].passage.id != pair[1].passage.id
+
+
+def test_the_class_of_the_answer_is_not_required_in_the_sentence() -> None:
+    from mali_qa.question import answer_class
+
+    assert answer_class("In which other countries does the Wagner Group have mercenaries?") == {"countri"}
+    assert answer_class("Which northern Malian towns did French forces leave?") == {"town"}
+    assert answer_class("What currency do people use in Mali?") == frozenset()

@@ -33,6 +33,8 @@ RUNNER_UP_WORDS = 70
 #: Two sentences that together hold this share of the question's weighted terms answer it (none alone does).
 PAIR_COVERAGE = 0.6
 PAIR_POOL = 8
+#: A list may run longer, to name more of its items.
+LIST_WORD_BUDGET = 90
 #: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
 WORD_BUDGET = 75
 HARD_WORD_LIMIT = 100
@@ -279,14 +281,16 @@ class ExtractiveEngine:
     ) -> list[Candidate]:
         """For a list question: other sentences, preferably from other articles, naming items not yet given."""
         have = " ".join(c.text for c in chosen)
-        best = chosen[-1]
+        best = max(chosen, key=lambda c: c.score)
         extra: list[Candidate] = []
         scored = sorted(((self._score(part, c, soft), c) for c in cands), key=lambda x: -x[0][0])
         for (score, coverage, _), cand in scored:
-            if len(extra) >= 2 or _words(chosen + extra) + word_count(cand.text) > WORD_BUDGET:
+            if len(extra) >= 2:
                 break
+            if _words(chosen + extra) + word_count(cand.text) > LIST_WORD_BUDGET:
+                continue  # a shorter sentence further down may still fit
             close = coverage >= max(MIN_COVERAGE, 0.8 * best.coverage) or (
-                coverage >= LOW_COVERAGE and cand.similarity >= best.similarity - 0.03
+                coverage >= LOW_COVERAGE and cand.similarity >= best.similarity - 0.05
             )
             if not close or _same(cand, chosen + extra):
                 continue

@@ -140,11 +140,7 @@ def parts(question: str) -> list[QuestionPart]:
     out = []
     for piece in pieces:
         kind, full, year = classify(piece)
-        heads = (
-            frozenset(stem(h) for h in question_heads(piece))
-            if kind in ("list", "place", "person")
-            else frozenset()
-        )
+        heads = answer_class(piece) if kind in ("list", "place", "person") else frozenset()
         counted = re.search(r"\bhow many (?:[\w\-]+ ){0,2}?([a-z]+s)\b", piece, re.I)
         out.append(
             QuestionPart(
@@ -250,6 +246,33 @@ _HEAD = re.compile(
     r"((?:[\w’'\-]+ ){0,3}?[\w’'\-]+?)(?= (?:is|was|are|were|did|does|do|has|have|had|will|would|could|can|in|of|"
     r"at|on|for|from|to|that|does|with|by)\b|\?|$)",
     re.I,
+)
+
+
+_CLASS = re.compile(r"\b(?:which|what)((?:\s+[\w\-’']+){1,4})", re.I)
+
+
+def answer_class(question: str) -> frozenset[str]:
+    """Stems of the noun naming what the answer is an instance of ("which other *countries*",
+    "which northern Malian *towns*"): an answer names Niger, not "countries"."""
+    found = set()
+    for match in _CLASS.finditer(question):
+        for word in match.group(1).lower().split():
+            if word in ANSWER_CLASSES:
+                found.add(stem(word))
+            if word in ANSWER_CLASSES or word in _AUXILIARIES:
+                break  # "what currency do people use": the class is "currency", not "people"
+    return frozenset(found)
+
+
+_AUXILIARIES = frozenset(
+    "do does did is was are were have has had will would can could should may might".split()
+)
+#: Nouns that name a class of answers rather than a fact to match.
+ANSWER_CLASSES = frozenset(
+    "country countries town towns city cities place places region regions group groups organization "
+    "organizations nation nations leader leaders official officials base bases village villages area areas "
+    "person persons people man men woman women".split()
 )
 
 
