@@ -19,6 +19,7 @@ from mali_qa.config import Secret, Settings
 from mali_qa.errors import ConfigError
 from mali_qa.index import ingest
 from mali_qa.types import Answer
+from test_generative import reply as scripted_reply
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -205,30 +206,11 @@ def _scripted(monkeypatch: pytest.MonkeyPatch, reply: str) -> list[Any]:
 
     requests: list[Any] = []
 
+    model = scripted_reply(reply)  # the same scripted model as the generative tests, streaming or not
+
     def respond(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        payload = json.loads(request.content)
-        if payload.get("stream"):
-            chunk = {
-                "id": "c1",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": "test-model",
-                "choices": [{"index": 0, "delta": {"content": reply}, "finish_reason": None}],
-            }
-            body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-        message = {"role": "assistant", "content": reply}
-        return httpx.Response(
-            200,
-            json={
-                "id": "c1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "test-model",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            },
-        )
+        return model(request)
 
     monkeypatch.setattr(
         llm, "make_http_client", lambda s: httpx.Client(transport=httpx.MockTransport(respond))

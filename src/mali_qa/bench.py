@@ -216,7 +216,7 @@ def _child_env(store: Path, seeds: Path) -> dict[str, str]:
     return env
 
 
-def _python(code: str, env: dict[str, str], *args: str, timeout: float = 3600) -> str:
+def _python(code: str, env: dict[str, str], *args: str, timeout: float | None = 3600) -> str:
     done = subprocess.run(
         [sys.executable, "-c", code, *args],
         env=env,
@@ -639,16 +639,7 @@ def run_scaling(
         env = _child_env(store, project_root() / "seeds")
         print(f"scaling: {size} articles ({mode}) ...", file=sys.stderr, flush=True)
         args = [str(size), str(work), str(gold), str(n_questions), mode, str(batch_articles)]
-        done = subprocess.run(
-            [sys.executable, "-c", _SCALE_CHILD, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=project_root(),
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"scaling child for {size} failed: {done.stderr[-3000:]}")
-        row = json.loads(done.stdout.strip().splitlines()[-1])
+        row = json.loads(_python(_SCALE_CHILD, env, *args, timeout=None))
         row["cold_load"] = json.loads(_python(_LOAD_CHILD, env, str(store)))
         row["measured"] = True
         row["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")

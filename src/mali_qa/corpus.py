@@ -31,11 +31,6 @@ class Corpus:
         self.warnings.append(message)
 
 
-def content_hash(article: Article) -> str:
-    payload = json.dumps([article.title, article.date, article.outlet, article.text], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def _decode(data: bytes, name: str, corpus: Corpus) -> str | None:
     if b"\x00" in data[:8192]:
         corpus.warn(f"{name}: skipped, it is a binary file, not text")

@@ -58,8 +58,6 @@ REASON = re.compile(
     re.I,
 )
 
-KINDS = ("date", "duration", "number", "money", "person", "place", "list", "reason", "generic")
-
 
 @dataclass(frozen=True)
 class QuestionPart:
