@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from .condense import Condensed
-from .question import STRICT_KINDS, QuestionPart, kind_score, parts, question_heads
-from .text import looks_like_instruction, split_sentences, stem, stems, stems_match, word_count, words
+from .question import ANSWER_CLASSES, STRICT_KINDS, QuestionPart, kind_score, parts, question_heads
+from .text import looks_like_instruction, split_sentences, stem, stems, stems_match, word_count
 from .types import NO_ANSWER, Answer, Citation, Passage
 
 #: Below this share of the question's weighted terms, a sentence is not evidence for it.
@@ -137,14 +137,15 @@ class ExtractiveEngine:
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         out = []
-        last_sentence = {p.id: stems(_last_sentence(p)) for p in passages}
+        spans_of = {p.id: split_sentences(p.text, offset=p.start) for p in passages}
+        last_sentence = {p.id: stems(_text(p, spans_of[p.id][-1])) for p in passages if spans_of[p.id]}
         for rank, passage in enumerate(passages):
-            spans = split_sentences(passage.text, offset=passage.start)
+            spans = spans_of[passage.id]
             passage_stems = frozenset(stems(passage.text) + stems(passage.title))
             similarity = {start: cos for start, _end, cos in passage.sentence_scores}
             previous: list[str] = last_sentence.get(_previous_id(passage.id), [])
             for start, end in spans:
-                text = passage.text[start - passage.start : end - passage.start]
+                text = _text(passage, (start, end))
                 own = stems(text)
                 if looks_like_instruction(text):  # planted orders to an AI are never quoted as an answer
                     previous = own
@@ -330,49 +331,7 @@ class ExtractiveEngine:
 
 
 #: Classes whose members an answer names without naming the class ("which countries" -> "Niger").
-GENERIC_CLASSES = frozenset(
-    [
-        "country",
-        "countries",
-        "town",
-        "towns",
-        "city",
-        "cities",
-        "place",
-        "places",
-        "region",
-        "regions",
-        "people",
-        "group",
-        "groups",
-        "organization",
-        "organizations",
-        "nation",
-        "nations",
-        "leader",
-        "leaders",
-        "official",
-        "officials",
-        "base",
-        "bases",
-        "village",
-        "villages",
-        "area",
-        "areas",
-        "capital",
-        "capitals",
-        "person",
-        "persons",
-        "man",
-        "men",
-        "woman",
-        "women",
-        "event",
-        "events",
-        "date",
-        "dates",
-    ]
-)
+GENERIC_CLASSES = ANSWER_CLASSES | frozenset("capital capitals event events date dates".split())
 
 _COMMON_CAPS = frozenset(
     [
@@ -411,9 +370,9 @@ def _previous_id(passage_id: str) -> str:
     return f"{article}#{int(number) - 1:04d}" if number.isdigit() and int(number) > 0 else ""
 
 
-def _last_sentence(passage: Passage) -> str:
-    spans = split_sentences(passage.text)
-    return passage.text[spans[-1][0] : spans[-1][1]] if spans else ""
+def _text(passage: Passage, span: tuple[int, int]) -> str:
+    """The passage's text at an article offset span."""
+    return passage.text[span[0] - passage.start : span[1] - passage.start]
 
 
 _ATTRIBUTION = re.compile(
@@ -496,6 +455,3 @@ def compose(condensed: Condensed, chosen: list[Candidate], passages: Sequence[Pa
         query=condensed.search_text,
         retrieved=list(passages),
     )
-
-
-__all__ = ["ExtractiveEngine", "Vocabulary", "abstain", "compose", "words"]

@@ -162,9 +162,9 @@ def sentence_collection_name(settings: Settings) -> str:
     return f"{settings.collection}_sentences"
 
 
-def sentence_ids(passage_id: str, passage_text: str) -> list[str]:
+def sentence_ids(passage_id: str, n_sentences: int) -> list[str]:
     """Ids of the sentence vectors of a passage: `<passage id>/<j>` for its j-th sentence."""
-    return [f"{passage_id}/{j}" for j in range(len(split_sentences(passage_text)))]
+    return [f"{passage_id}/{j}" for j in range(n_sentences)]
 
 
 def _wipe(client: Any, settings: Settings, paths: IndexPaths) -> None:
@@ -339,9 +339,8 @@ def _add_sentences(collection: Any, embed_model: Any, nodes: Sequence[BaseNode])
     for node in nodes:
         text = node.get_content()
         start = int(node.metadata.get("start", 0))
-        for sid, (s, e) in zip(
-            sentence_ids(node.node_id, text), split_sentences(text, offset=start), strict=True
-        ):
+        spans = split_sentences(text, offset=start)
+        for sid, (s, e) in zip(sentence_ids(node.node_id, len(spans)), spans, strict=True):
             ids.append(sid)
             texts.append(text[s - start : e - start])
             metadatas.append({"article_id": node.metadata.get("article_id", ""), "start": s, "end": e})

@@ -99,15 +99,18 @@ class HybridRetriever(QueryFusionRetriever):
         dense = {n.node.node_id: float(n.score or 0.0) for n in results[(query, 0)]}
         fused = self._reciprocal_rerank_fusion(results)[: self.similarity_top_k]
         passages = [to_passage(n, dense.get(n.node.node_id, 0.0)) for n in fused]
-        ids = {p.id: sentence_ids(p.id, p.text) for p in passages}
+        spans = {p.id: split_sentences(p.text, offset=p.start) for p in passages}
+        ids = {p.id: sentence_ids(p.id, len(spans[p.id])) for p in passages}
         stored = self._state.sentence_vectors([sid for group in ids.values() for sid in group])
-        return [replace(p, sentence_scores=_sentence_scores(p, ids[p.id], stored, vector)) for p in passages]
+        return [
+            replace(p, sentence_scores=_sentence_scores(spans[p.id], ids[p.id], stored, vector))
+            for p in passages
+        ]
 
 
 def _sentence_scores(
-    passage: Passage, ids: list[str], stored: dict[str, Any], vector: np.ndarray
+    spans: list[tuple[int, int]], ids: list[str], stored: dict[str, Any], vector: np.ndarray
 ) -> tuple[tuple[int, int, float], ...]:
-    spans = split_sentences(passage.text, offset=passage.start)
     return tuple(
         (start, end, float(np.dot(vector, np.asarray(stored[sid], dtype=np.float32))))
         for sid, (start, end) in zip(ids, spans, strict=True)
