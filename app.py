@@ -20,18 +20,7 @@ from typing import Any
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import streamlit as st  # noqa: E402
-
-from mali_qa import NO_ANSWER, Answer, Citation, MaliQAError, Settings, ask_stream  # noqa: E402
-from mali_qa.api import default_settings  # noqa: E402
-from mali_qa.library import (  # noqa: E402
-    MAX_UPLOAD_BYTES,
-    add_article,
-    get_article,
-    index_info,
-    list_articles,
-    reingest,
-)
-from mali_qa.ui_helpers import (  # noqa: E402
+from page_helpers import (  # noqa: E402
     article_html_for_citation,
     block_html,
     byline,
@@ -47,9 +36,18 @@ from mali_qa.ui_helpers import (  # noqa: E402
     source_heading,
 )
 
+from mali_qa import NO_ANSWER, Answer, Citation, MaliQAError, Settings, ask_stream  # noqa: E402
+from mali_qa.library import (  # noqa: E402
+    MAX_UPLOAD_BYTES,
+    add_article,
+    get_article,
+    index_info,
+    list_articles,
+    reingest,
+)
+from mali_qa.service import default_settings  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent
-#: Where `mali-qa eval` writes report.md and report.png (MALI_QA_EVAL_REPORT_DIR overrides it, for tests).
-EVAL_REPORT_DIR = Path(os.environ.get("MALI_QA_EVAL_REPORT_DIR") or ROOT / "eval" / "report")
 EXAMPLE_QUESTIONS = (
     "When did France leave Mali?",
     "Why are Russian soldiers in Timbuktu?",
@@ -357,7 +355,8 @@ def articles_page() -> None:
 
 def evaluation_page() -> None:
     st.title("Evaluation")
-    report, chart = EVAL_REPORT_DIR / "report.md", EVAL_REPORT_DIR / "report.png"
+    folder = Path(load_settings().eval_report_dir)
+    report, chart = folder / "report.md", folder / "report.png"
     if not report.is_file() and not chart.is_file():
         st.info(
             "No evaluation report yet: run `mali-qa eval` to write eval/report/report.md and report.png, "

@@ -1,6 +1,6 @@
 """Where a warm `ask` spends its time, component by component, each timed alone (median over the gold
-questions): the query embedding, each Chroma call, BM25 with and without llama-index's wrapping, the fusion,
-the extractive answer, and the whole `ask`. Writes benchmarks/results/components.json.
+questions): the query embedding, each Chroma call, BM25 with and without llama-index's wrapping, the three
+rankings, the fusion, the extractive answer, and the whole `ask`. Writes benchmarks/results/components.json.
 
     .venv/bin/python benchmarks/components.py [--store DIR]   # default: a temp index of the seeds
 """
@@ -42,29 +42,30 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "components.json")
     args = parser.parse_args()
 
+    from harness import default_gold, gold_items, settings_for
     from llama_index.core.schema import QueryBundle
 
-    from mali_qa.api import ask, pipeline_for
-    from mali_qa.bench import default_gold, load_gold, settings_for
-    from mali_qa.condense import condense
+    from mali_qa.answer.condense import condense
     from mali_qa.config import project_root
-    from mali_qa.index import ingest
-    from mali_qa.retrieve import HybridRetriever, PositiveOnly
+    from mali_qa.ingest.write import ingest
+    from mali_qa.search.fusion import reciprocal_rank_fusion
+    from mali_qa.search.retrieve import HybridRetriever, sentence_ranking
+    from mali_qa.service import ask, pipeline_for
 
     seeds = args.seeds or project_root() / "seeds"
     store = args.store or Path(tempfile.mkdtemp(prefix="mali-qa-components-")) / "vs"
     settings = settings_for(store, seeds)
     if args.store is None:
         ingest(settings)
-    questions = [it["question"] for it in load_gold(default_gold()) if not it.get("history")]
+    questions = [it.question for it in gold_items(default_gold()) if not it.history]
     ask("warm up: what is this about?", settings=settings)
     pipe = pipeline_for(settings)
     state = pipe.state
     top_k = settings.top_k
-    depth = max(2 * top_k, 10)
     retriever = HybridRetriever(state, top_k)
+    depth = retriever.depth
     vectors = {q: state.embed_model.get_query_embedding(q) for q in questions}
-    dense = retriever._retrievers[0]
+    dense = retriever._dense
     rows: dict[str, Any] = {}
     rows["ask (whole, warm)"] = median_ms(lambda q: ask(q, settings=settings), questions, args.repeats)
     rows["condense"] = median_ms(lambda q: condense(q, []), questions, args.repeats)
@@ -86,26 +87,21 @@ def main() -> None:
         questions,
         args.repeats,
     )
-    if hasattr(state, "sentences"):
-        n_sent = max(getattr(state, "n_sentences", depth * 2), 1)
-        rows["sentences: raw collection.query (distances)"] = median_ms(
-            lambda q: state.sentences.query(
-                query_embeddings=[vectors[q]], n_results=min(depth * 2, n_sent), include=["distances"]
-            ),
-            questions,
-            args.repeats,
-        )
-        if len(retriever._retrievers) > 2:
-            sentence_retriever = retriever._retrievers[1]
-            rows["sentences: SentenceRetriever (query + passages_by_id)"] = median_ms(
-                lambda q: sentence_retriever.retrieve(QueryBundle(query_str=q, embedding=vectors[q])),
-                questions,
-                args.repeats,
-            )
+    n_sent = max(state.n_sentences, 1)
+    rows["sentences: raw collection.query (distances)"] = median_ms(
+        lambda q: state.sentences.query(
+            query_embeddings=[vectors[q]], n_results=min(depth * 2, n_sent), include=["distances"]
+        ),
+        questions,
+        args.repeats,
+    )
+    rows["sentences: sentence_ranking (query + passages_by_id, none known)"] = median_ms(
+        lambda q: sentence_ranking(state, vectors[q], depth, {}), questions, args.repeats
+    )
     if state.bm25 is not None:
         bm25 = state.bm25
-        rows["bm25: llama-index BM25Retriever (PositiveOnly)"] = median_ms(
-            lambda q: PositiveOnly(bm25).retrieve(q), questions, args.repeats
+        rows["bm25: llama-index BM25Retriever (positive scores only)"] = median_ms(
+            retriever._lexical, questions, args.repeats
         )
         import bm25s
 
@@ -114,6 +110,15 @@ def main() -> None:
             return bm25.bm25.retrieve(tokens, k=bm25.similarity_top_k, show_progress=False)
 
         rows["bm25: raw bm25s tokenize + retrieve"] = median_ms(raw_bm25, questions, args.repeats)
+    rows["rankings: HybridRetriever.rankings (dense, sentences, bm25)"] = median_ms(
+        lambda q: retriever.rankings(q, vectors[q]), questions, args.repeats
+    )
+    ranked = {
+        q: [[n.node.node_id for n in hits] for hits in retriever.rankings(q, vectors[q])] for q in questions
+    }
+    rows["fusion: reciprocal_rank_fusion of the three rankings"] = median_ms(
+        lambda q: reciprocal_rank_fusion(ranked[q]), questions, args.repeats
+    )
     rows["retrieve: HybridRetriever.search (all of retrieval)"] = median_ms(
         lambda q: pipe.retrieve(q, top_k), questions, args.repeats
     )
@@ -124,7 +129,7 @@ def main() -> None:
     result = {
         "store": str(store),
         "passages": state.collection.count(),
-        "sentences": state.sentences.count() if hasattr(state, "sentences") else None,
+        "sentences": state.sentences.count(),
         "note": "each component timed alone, median over the gold questions; wall time on a shared 2-core machine",
         "components": rows,
     }

@@ -22,13 +22,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 #: Frames (file path fragments, function name) that name a component; the first match from the leaf wins.
 COMPONENTS: list[tuple[str, str, str]] = [
-    ("embedding (onnxruntime + tokenizer)", "mali_qa/embed.py", "embed"),
+    ("embedding (onnxruntime + tokenizer)", "mali_qa/ingest/embed.py", "embed"),
     ("chroma query", "chromadb/", ""),
     ("bm25", "bm25s/", ""),
     ("bm25", "retrievers/bm25", ""),
-    ("answer engine (extractive)", "mali_qa/extractive.py", ""),
-    ("condense", "mali_qa/condense.py", ""),
-    ("mali_qa retrieve glue", "mali_qa/retrieve.py", ""),
+    ("answer engine (extractive)", "mali_qa/answer/extractive.py", ""),
+    ("condense", "mali_qa/answer/condense.py", ""),
+    ("mali_qa retrieve glue", "mali_qa/search/", ""),
     ("llama-index core", "llama_index/core", ""),
     ("llama-index instrumentation", "llama_index_instrumentation", ""),
 ]
@@ -53,27 +53,27 @@ def component_shares(session: Any) -> dict[str, float]:
             walk(child, current)
 
     if root:
-        walk(root, "other (api, validation, python)")
+        walk(root, "other (service, validation, python)")
     return {k: round(100 * v / total, 1) for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if total}
 
 
 def profile_ask(store: Path, seeds: Path, passes: int) -> dict[str, Any]:
+    from harness import WARM_UP, default_gold, gold_items, settings_for
     from pyinstrument import Profiler
 
-    from mali_qa.api import ask
-    from mali_qa.bench import default_gold, load_gold, settings_for
-    from mali_qa.index import ingest
+    from mali_qa.ingest.write import ingest
+    from mali_qa.service import ask
 
     settings = settings_for(store, seeds)
     ingest(settings)
-    items = load_gold(default_gold())
-    ask("warm up: what is this about?", settings=settings)
+    items = gold_items(default_gold())
+    ask(WARM_UP, settings=settings)
     profiler = Profiler(interval=0.0005)
     started = time.perf_counter()
     profiler.start()
     for _ in range(passes):
         for it in items:
-            ask(it["question"], history=it.get("history") or None, settings=settings)
+            ask(it.question, history=it.history or None, settings=settings)
     profiler.stop()
     seconds = time.perf_counter() - started
     (RESULTS / "profile_ask.txt").write_text(
@@ -87,12 +87,13 @@ def profile_ask(store: Path, seeds: Path, passes: int) -> dict[str, Any]:
 
 
 def profile_ingest(work: Path, articles: int) -> dict[str, Any]:
+    from bench_scaling import make_corpus
+    from harness import settings_for
     from pyinstrument import Profiler
 
-    from mali_qa.bench import make_corpus, settings_for
     from mali_qa.config import project_root
-    from mali_qa.embed import get_embed_model
-    from mali_qa.index import ingest
+    from mali_qa.ingest.embed import get_embed_model
+    from mali_qa.ingest.write import ingest
 
     corpus = work / f"corpus_{articles}"
     make_corpus(project_root() / "seeds", articles, corpus)

@@ -1,5 +1,5 @@
 """The scaling study: synthetic corpora of 5 to 50,000 articles made from the seed sentences; ingest time,
-warm ask latency, peak memory and index load time per size. Same as `mali-qa bench --scaling`.
+warm ask latency, peak memory and index load time per size. Same as `benchmarks/bench.py --scaling`.
 
     .venv/bin/python benchmarks/scaling.py --sizes 5,500,5000            # the real MiniLM at ingest
     .venv/bin/python benchmarks/scaling.py --sizes 50000 --embedding stand-in --batch-articles 1000
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from mali_qa.cli import main
+from bench import main
 
 if __name__ == "__main__":
-    sys.exit(main(["bench", "--scaling", *sys.argv[1:]]))
+    sys.exit(main(["--scaling", *sys.argv[1:]]))

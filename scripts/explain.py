@@ -11,7 +11,10 @@ from mali_qa.question import parts
 
 def main() -> None:
     question = sys.argv[1]
-    history = [{"role": role, "content": text} for role, text in zip(["user", "assistant"] * 4, sys.argv[2:], strict=False)]
+    history = [
+        {"role": role, "content": text}
+        for role, text in zip(["user", "assistant"] * 4, sys.argv[2:], strict=False)
+    ]
     settings = default_settings()
     pipe = pipeline_for(settings)
     condensed = condense(question, history)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ def seeds_dir() -> Path:
 def built_settings(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[object]:
     """Settings whose index (real bundled model, real Chroma) is built from the seeds in a temp folder."""
     from mali_qa.config import Settings
-    from mali_qa.index import ingest
+    from mali_qa.ingest.write import ingest
 
     store = tmp_path_factory.mktemp("vectorstore")
     settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=store)
@@ -56,3 +56,28 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+#: Fixtures that build the real index: a test using one is an integration test, marked as such.
+INDEX_FIXTURES = {"built_settings", "messy", "corpus60", "small_store", "planted", "hostile_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INDEX_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _index_builds_only_in_integration_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pytest -m "not integration"` stays fast: a test without the marker that builds an index fails."""
+    if request.node.get_closest_marker("integration"):
+        return
+    from mali_qa.ingest import write
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("this test builds a real index: mark it @pytest.mark.integration")
+
+    monkeypatch.setattr(write, "_sync", refuse)

@@ -9,7 +9,7 @@ import pytest
 
 import mali_qa
 from mali_qa import NO_ANSWER, Answer, Citation, InvalidQuestionError, MaliQAError, ask, ask_stream
-from mali_qa.index import load_index
+from mali_qa.search.index import load_index
 
 pytestmark = pytest.mark.integration
 

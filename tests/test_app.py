@@ -9,13 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
-import mali_qa
-from mali_qa import IndexUnavailableError
-from mali_qa.library import get_article
-from mali_qa.types import Citation
-from mali_qa.ui_helpers import (
+from page_helpers import (
     article_html_for_citation,
     escape_markdown,
     highlight_html,
@@ -24,6 +18,12 @@ from mali_qa.ui_helpers import (
     search_html,
     source_heading,
 )
+from streamlit.testing.v1 import AppTest
+
+import mali_qa
+from mali_qa import IndexUnavailableError
+from mali_qa.library import get_article
+from mali_qa.types import Citation
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -33,7 +33,7 @@ FRANCE = "When did France leave Mali?"
 def _forget_everything() -> None:
     import streamlit as st
 
-    from mali_qa.api import reset
+    from mali_qa.service import reset
 
     st.cache_resource.clear()
     reset()

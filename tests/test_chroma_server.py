@@ -70,9 +70,9 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_server: int, tmp_path: Pa
     from chromadb.config import Settings as ChromaSettings
 
     from mali_qa import ask
-    from mali_qa.api import reset
     from mali_qa.config import Settings
-    from mali_qa.index import ingest
+    from mali_qa.ingest.write import ingest
+    from mali_qa.service import reset
 
     store = tmp_path / "vectorstore"
     settings = Settings.from_env(

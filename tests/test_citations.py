@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from mali_qa.citations import MarkerStream, claims, is_no_answer, number_passages, process_reply, support
+from mali_qa.answer.citations import (
+    MarkerStream,
+    claims,
+    is_no_answer,
+    number_passages,
+    process_reply,
+    support,
+)
 from mali_qa.types import NO_ANSWER, Passage
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mali_qa.clean import boilerplate_kind, clean_text, markdown_to_text
-from mali_qa.corpus import parse_article
+from mali_qa.ingest.clean import boilerplate_kind, clean_text, markdown_to_text
+from mali_qa.ingest.corpus import parse_article
 
 BODY = (
     "Russian soldiers arrived in the northern city to train Malian troops, the army spokesman said on Friday."

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mali_qa.corpus import read_folder
 from mali_qa.errors import IngestError
+from mali_qa.ingest.corpus import read_folder
 
 GOOD = (
     "A headline for the good article\n\nFrance announced the withdrawal of its troops from Mali in February."

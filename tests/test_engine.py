@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from mali_qa.condense import Condensed, condense
-from mali_qa.extractive import ExtractiveEngine, Vocabulary
-from mali_qa.question import classify, parts, question_heads
+from mali_qa.answer.condense import Condensed, condense
+from mali_qa.answer.extractive import ExtractiveEngine, Vocabulary
+from mali_qa.answer.question import classify, parts, question_heads
 from mali_qa.text import content_stems, split_sentences, word_count
 from mali_qa.types import NO_ANSWER, Passage
 
@@ -143,7 +143,7 @@ def test_question_heads() -> None:
 
 
 def test_how_many_needs_a_number_that_counts_the_thing() -> None:
-    from mali_qa.question import counts_head
+    from mali_qa.answer.question import counts_head
 
     assert counts_head("He added that 59 French soldiers were killed.", "soldiers")
     assert counts_head("about 1,000 troops stationed in Niamey", "soldiers")  # troops count as soldiers
@@ -180,7 +180,7 @@ def test_two_sentences_answer_together_what_neither_does_alone() -> None:
 
 
 def test_the_class_of_the_answer_is_not_required_in_the_sentence() -> None:
-    from mali_qa.question import answer_class
+    from mali_qa.answer.question import answer_class
 
     assert answer_class("In which other countries does the Wagner Group have mercenaries?") == {"countri"}
     assert answer_class("Which northern Malian towns did French forces leave?") == {"town"}

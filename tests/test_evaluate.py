@@ -9,17 +9,9 @@ from typing import Any
 
 import pytest
 
-from mali_qa.evaluate import (
-    GoldItem,
-    aggregate,
-    aggregate_by_type,
-    gate,
-    judge_item,
-    load_gold,
-    percentile,
-    score_item,
-    summarize_judged,
-)
+from mali_qa.eval.gold import GoldItem, load_gold
+from mali_qa.eval.judge import judge_item, summarize_judged
+from mali_qa.eval.scoring import aggregate, aggregate_by_type, gate, percentile, score_item
 from mali_qa.types import NO_ANSWER, Answer, Citation, Passage
 
 EVIDENCE = "59 French soldiers were killed in Mali"
@@ -205,11 +197,44 @@ def test_judge_item_rejects_a_reply_without_json() -> None:
         judge_item(lambda prompt: "I think it is fine.", result)
 
 
+def test_the_benchmark_scores_answers_with_the_eval_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    from mali_qa.eval import gold as eval_gold
+    from mali_qa.eval import scoring
+
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(benchmarks))
+    spec = importlib.util.spec_from_file_location("bench_under_test", benchmarks / "bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    harness = sys.modules["harness"]
+    assert bench.score_item is scoring.score_item and bench.missing_groups is scoring.missing_groups
+    assert harness.percentile is scoring.percentile and harness.load_gold is eval_gold.load_gold
+    # the plain pipeline's long chunk holding the answer fails for its length, as in `mali-qa eval`
+    chunk = "word " * 120 + "59 soldiers died"
+    r = bench.score_item(item(), Answer(text=chunk, answered=True), 0.0)
+    assert not r["correct"] and r["reason"] == "too long (123 words > 100)"
+    results = [
+        score_item(item(), answer("59 [1]"), 1.0),
+        r,
+        score_item(item("unanswerable", id="q3"), answer(NO_ANSWER, answered=False), 1.0),
+    ]
+    figures = bench.accuracy(results)
+    assert figures["answerable"] == "1/2" and figures["unanswerable"] == "1/1"
+    assert figures["answer_accuracy"] == aggregate(results)["answer_accuracy"] == 0.5
+    assert harness.latency_summary([10.0, 20.0, 30.0, 40.0])["p95_ms"] == percentile(
+        [10.0, 20.0, 30.0, 40.0], 0.95
+    )
+
+
 @pytest.mark.integration
 def test_cli_eval_on_a_small_gold_file(
     built_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mali_qa import api
+    from mali_qa import service
     from mali_qa.cli import main
 
     monkeypatch.setenv("MALI_QA_SEEDS_DIR", str(built_settings.seeds_dir))
@@ -241,7 +266,7 @@ def test_cli_eval_on_a_small_gold_file(
         encoding="utf-8",
     )
     out = tmp_path / "report"
-    api.reset()
+    service.reset()
     try:
         code = main(["eval", "--gold", str(gold), "--out", str(out), "--engine", "offline", "--quiet"])
         captured = capsys.readouterr()
@@ -262,4 +287,4 @@ def test_cli_eval_on_a_small_gold_file(
         assert main(["eval", "--gold", str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 1
         assert "--gold" in capsys.readouterr().err
     finally:
-        api.reset()
+        service.reset()

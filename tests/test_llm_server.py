@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mali_qa import api, llm
+from mali_qa import service as api
+from mali_qa.answer import llm
 from mali_qa.config import Settings
 from mali_qa.types import NO_ANSWER, Answer, Turn
 from servers import free_port, stop

@@ -12,12 +12,13 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from mali_qa import api
+from mali_qa import service as api
 from mali_qa.config import Settings
-from mali_qa.corpus import ARTICLE_SUFFIXES
 from mali_qa.errors import IngestError
-from mali_qa.index import ingest, load_index
+from mali_qa.ingest.corpus import ARTICLE_SUFFIXES
+from mali_qa.ingest.write import ingest
 from mali_qa.library import add_article, safe_article_name
+from mali_qa.search.index import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -101,7 +102,7 @@ def test_linked_file_outside_the_folder_is_never_read(messy: tuple[Settings, Any
 
 
 def test_article_with_a_short_headline_keeps_its_body() -> None:
-    from mali_qa.corpus import parse_article
+    from mali_qa.ingest.corpus import parse_article
 
     raw = (
         "Mali update\n\nFrench soldiers left the base in Gao after nine years, the army said. "
@@ -164,6 +165,7 @@ def _tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+@pytest.mark.integration
 def test_add_article_never_writes_outside_the_folder(tmp_path: Path) -> None:
     folder = tmp_path / "nested" / "articles"
     folder.mkdir(parents=True)
@@ -192,6 +194,7 @@ def test_add_article_never_writes_outside_the_folder(tmp_path: Path) -> None:
     api.reset()
 
 
+@pytest.mark.integration
 def test_add_article_temp_file_does_not_follow_a_planted_link(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from mali_qa import api
+from mali_qa import service as api
 from mali_qa.config import Settings
-from mali_qa.corpus import parse_article
 from mali_qa.errors import IndexUnavailableError
-from mali_qa.index import IndexPaths, chroma_client, ingest, read_manifest, sentence_collection_name
+from mali_qa.ingest.corpus import parse_article
+from mali_qa.ingest.store import IndexPaths, chroma_client, read_manifest, sentence_collection_name
+from mali_qa.ingest.write import ingest
 from mali_qa.text import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ import os, sys
 from pathlib import Path
 from mali_qa.config import Settings
 from mali_qa.errors import IngestLockedError
-from mali_qa.index import ingest
+from mali_qa.ingest.write import ingest
 s = Settings.from_env(env_file=os.devnull, seeds_dir=Path(sys.argv[1]), vectorstore_dir=Path(sys.argv[2]))
 print("STARTED", flush=True)
 try:
@@ -146,7 +147,7 @@ def test_ingest_killed_halfway_then_run_again(tmp_path: Path, corpus60: tuple[Pa
 
 
 def _load_without_build(settings: Settings) -> None:
-    from mali_qa.index import IndexState
+    from mali_qa.search.index import IndexState
 
     IndexState(settings)
 

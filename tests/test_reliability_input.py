@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from mali_qa.api import ask
 from mali_qa.errors import MaliQAError
+from mali_qa.service import ask
 from mali_qa.types import NO_ANSWER, Answer
 
 #: The bound on one call; a typical warm call takes 20-60 ms.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mali_qa.api import ask
+from mali_qa.service import ask
 from mali_qa.types import Answer
 
 pytestmark = pytest.mark.slow

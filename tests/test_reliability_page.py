@@ -35,7 +35,7 @@ MESSAGE = '[data-testid="stChatMessage"]'
 @pytest.fixture
 def hostile_server(built_settings: Any, tmp_path: Path) -> Iterator[str]:
     """A page server on a copy of the test index plus one article with a <script> in its text."""
-    from mali_qa.index import ingest
+    from mali_qa.ingest.write import ingest
 
     seeds, store = tmp_path / "seeds", tmp_path / "vectorstore"
     shutil.copytree(built_settings.seeds_dir, seeds)

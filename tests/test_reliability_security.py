@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
-from mali_qa import api
-from mali_qa.config import Secret, Settings
+from mali_qa import service as api
+from mali_qa.config import Settings
 from mali_qa.errors import ConfigError
-from mali_qa.index import ingest
+from mali_qa.ingest.write import ingest
 from mali_qa.types import Answer
 from test_generative import reply as scripted_reply
 
@@ -106,7 +107,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch, planted: Settings) -> Iterator[Settin
     monkeypatch.setenv("MALI_QA_VECTORSTORE_DIR", str(planted.vectorstore_dir))
     api.reset()
     settings = Settings.from_env(env_file=os.devnull)
-    assert settings.openai_api_key.get() == KEY
+    assert settings.openai_api_key.get_secret_value() == KEY
     yield settings
     api.reset()
 
@@ -196,13 +197,13 @@ def test_key_not_in_eval_report(
 
 # -- a scripted model that would obey the planted text ------------------------------------------------------
 
-generative = pytest.importorskip("mali_qa.generative")
+generative = pytest.importorskip("mali_qa.answer.generative")
 
 
 def _scripted(monkeypatch: pytest.MonkeyPatch, reply: str) -> list[Any]:
     import httpx
 
-    from mali_qa import llm
+    from mali_qa.answer import llm
 
     requests: list[Any] = []
 
@@ -232,14 +233,14 @@ def _scripted(monkeypatch: pytest.MonkeyPatch, reply: str) -> list[Any]:
 def test_model_obeying_planted_text_is_caught(
     planted: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, reply: str
 ) -> None:
-    from mali_qa import llm
+    from mali_qa.answer import llm
 
     caplog.set_level(logging.DEBUG)
     requests = _scripted(monkeypatch, reply)
     settings = planted.with_(
         engine="openai",
         openai_base_url="http://model.test/v1",
-        openai_api_key=Secret(KEY),
+        openai_api_key=SecretStr(KEY),
         chat_model="test-model",
         max_retries=0,
     )

@@ -1,33 +1,29 @@
-"""The `mali-qa` command: ingest, ask, chat (and eval, bench); errors become one line and a non-zero exit."""
+"""The `mali-qa` command: ingest, ask, chat and eval; errors become one line and a non-zero exit."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import MaliQAError
+from mali_qa.errors import MaliQAError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-#: Modules that add their own subcommand through `add_command(subparsers)`.
-PLUGIN_COMMANDS = ("evaluate", "bench")
 
 
 def _settings() -> Any:
-    from .api import default_settings
+    from mali_qa.service import default_settings
 
     return default_settings()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .index import ingest
+    from mali_qa.ingest.write import ingest
 
     settings = _settings()
     folder = Path(args.folder) if args.folder else None
@@ -54,7 +50,7 @@ def _print_answer(answer: Any, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .api import ask
+    from mali_qa.service import ask
 
     answer = ask(args.question, top_k=args.top_k)
     _print_answer(answer, args.json)
@@ -62,8 +58,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .api import ask
-    from .types import Turn
+    from mali_qa.service import ask
+    from mali_qa.types import Turn
 
     history: list[Turn] = []
     print("Ask about the articles. An empty line or Ctrl-D quits; /new starts over.")
@@ -87,6 +83,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
+def _debug() -> bool:
+    """MALI_QA_DEBUG, read through the settings (False when the settings themselves are invalid)."""
+    try:
+        return bool(_settings().debug)
+    except MaliQAError:
+        return False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mali-qa", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -103,12 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("chat", help="a conversation in the terminal, with follow-up questions")
     p.set_defaults(func=cmd_chat)
-    for name in PLUGIN_COMMANDS:
-        try:
-            module = importlib.import_module(f"mali_qa.{name}")
-        except ModuleNotFoundError:
-            continue
-        module.add_command(sub)
+    from mali_qa.eval.command import add_command
+
+    add_command(sub)
     return parser
 
 
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except MaliQAError as exc:
-        if os.environ.get("MALI_QA_DEBUG", "").lower() in {"1", "true", "yes"}:
+        if _debug():
             raise
         print(f"mali-qa: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

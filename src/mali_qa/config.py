@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from dotenv import dotenv_values
+from pydantic import AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import ConfigError
+from mali_qa.errors import ConfigError
 
 
 def project_root() -> Path:
@@ -18,173 +20,195 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
-class Secret:
-    """A string that never shows itself in repr, str, logs or exception messages."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def _meta(env: str, doc: str) -> dict[str, str]:
-    return {"env": env, "doc": doc}
-
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Every knob of mali-qa; `Settings.from_env()` fills it from the environment and `.env`."""
 
-    seeds_dir: Path = field(
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        case_sensitive=True,
+        alias_generator=AliasGenerator(validation_alias=lambda name: f"MALI_QA_{name.upper()}"),
+        env_file=project_root() / ".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+    )
+
+    seeds_dir: Path = Field(
         default_factory=lambda: project_root() / "seeds",
-        metadata=_meta("MALI_QA_SEEDS_DIR", "Folder of article files (.txt, .md, .html) to index"),
+        description="Folder of article files (.txt, .md, .html) to index",
     )
-    vectorstore_dir: Path = field(
+    vectorstore_dir: Path = Field(
         default_factory=lambda: project_root() / "vectorstore",
-        metadata=_meta("MALI_QA_VECTORSTORE_DIR", "Folder of the local index (Chroma, BM25, docstore)"),
+        description="Folder of the local index (Chroma, BM25, docstore)",
     )
-    collection: str = field(default="mali_qa", metadata=_meta("MALI_QA_COLLECTION", "Chroma collection name"))
-    top_k: int = field(default=14, metadata=_meta("MALI_QA_TOP_K", "Passages retrieved per question (1-50)"))
-    max_question_chars: int = field(
-        default=1000, metadata=_meta("MALI_QA_MAX_QUESTION_CHARS", "Longest question accepted, in characters")
+    collection: str = Field(default="mali_qa", description="Chroma collection name")
+    top_k: int = Field(default=14, ge=1, le=50, description="Passages retrieved per question (1-50)")
+    max_question_chars: int = Field(
+        default=1000, ge=10, le=100_000, description="Longest question accepted, in characters"
     )
-    engine: str = field(
+    engine: Literal["auto", "offline", "openai"] = Field(
         default="auto",
-        metadata=_meta(
-            "MALI_QA_ENGINE", "Answer engine: auto (openai when a key or base URL is set), offline, openai"
-        ),
+        description="Answer engine: auto (openai when a key or base URL is set), offline, openai",
     )
-    embeddings: str = field(
-        default="local",
-        metadata=_meta("MALI_QA_EMBEDDINGS", "Embedding model: local (bundled all-MiniLM-L6-v2) or openai"),
+    embeddings: Literal["local", "openai"] = Field(
+        default="local", description="Embedding model: local (bundled all-MiniLM-L6-v2) or openai"
     )
-    openai_embed_model: str = field(
-        default="text-embedding-3-small",
-        metadata=_meta("MALI_QA_OPENAI_EMBED_MODEL", "OpenAI embedding model when MALI_QA_EMBEDDINGS=openai"),
+    openai_embed_model: str = Field(
+        default="text-embedding-3-small", description="OpenAI embedding model when MALI_QA_EMBEDDINGS=openai"
     )
-    openai_api_key: Secret = field(
-        default_factory=lambda: Secret(""),
-        metadata=_meta("OPENAI_API_KEY", "OpenAI API key (secret; never logged or shown)"),
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="OPENAI_API_KEY",
+        description="OpenAI API key (secret; never logged or shown)",
     )
-    openai_base_url: str = field(
+    openai_base_url: str = Field(
         default="",
-        metadata=_meta(
-            "OPENAI_BASE_URL", "Base URL of any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"
-        ),
+        validation_alias="OPENAI_BASE_URL",
+        description="Base URL of any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1",
     )
-    chat_model: str = field(
-        default="gpt-4.1-mini",
-        metadata=_meta("MALI_QA_CHAT_MODEL", "Chat model used by the generative engine"),
+    chat_model: str = Field(default="gpt-4.1-mini", description="Chat model used by the generative engine")
+    temperature: float = Field(
+        default=0.0, ge=0, le=2, description="Sampling temperature of the chat model (0-2)"
     )
-    temperature: float = field(
-        default=0.0, metadata=_meta("MALI_QA_TEMPERATURE", "Sampling temperature of the chat model (0-2)")
+    timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds before a model request times out"
     )
-    timeout: float = field(
-        default=30.0, metadata=_meta("MALI_QA_TIMEOUT", "Seconds before a model request times out")
+    max_retries: int = Field(
+        default=2, ge=0, le=20, description="Retries of a failed model request, with backoff"
     )
-    max_retries: int = field(
-        default=2, metadata=_meta("MALI_QA_MAX_RETRIES", "Retries of a failed model request, with backoff")
+    chroma_host: str = Field(
+        default="",
+        validation_alias="CHROMA_HOST",
+        description="Chroma server host; empty keeps the index in vectorstore/",
     )
-    chroma_host: str = field(
-        default="", metadata=_meta("CHROMA_HOST", "Chroma server host; empty keeps the index in vectorstore/")
+    chroma_port: int = Field(
+        default=8000, ge=1, le=65535, validation_alias="CHROMA_PORT", description="Chroma server port"
     )
-    chroma_port: int = field(default=8000, metadata=_meta("CHROMA_PORT", "Chroma server port"))
-    cache_dir: Path = field(
+    cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "mali-qa",
-        metadata=_meta("MALI_QA_CACHE_DIR", "Where the ONNX export of the bundled model is kept (made once)"),
+        description="Where the ONNX export of the bundled model is kept (made once)",
     )
-    embed_threads: int = field(
-        default=2, metadata=_meta("MALI_QA_EMBED_THREADS", "CPU threads of the local embedding model")
+    embed_threads: int = Field(
+        default=2, ge=1, le=256, description="CPU threads of the local embedding model"
     )
-    debug: bool = field(
-        default=False, metadata=_meta("MALI_QA_DEBUG", "Show full tracebacks instead of one-line errors")
+    debug: bool = Field(default=False, description="Show full tracebacks instead of one-line errors")
+    eval_report_dir: Path = Field(
+        default_factory=lambda: project_root() / "eval" / "report",
+        description="Folder the page reads the evaluation report from (written by `mali-qa eval`)",
     )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The arguments, then the environment, then `.env`: only mali-qa's variables, stripped, blank = unset."""
+        return init_settings, _Known(env_settings), _Known(dotenv_settings)
 
     @classmethod
     def from_env(cls, env_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
         """Read `.env` (without overriding the real environment), then the environment, then overrides."""
-        path = Path(env_file) if env_file else project_root() / ".env"
-        values: dict[str, str | None] = dict(dotenv_values(path)) if path.is_file() else {}
-        values.update(os.environ)
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = values.get(f.metadata["env"])
-            if raw is None or raw.strip() == "":
-                continue
-            kwargs[f.name] = _parse(f.name, f.metadata["env"], raw.strip(), f.type)
-        kwargs.update(overrides)
-        return cls(**kwargs).validated()
+        return cls(_env_file=Path(env_file) if env_file else project_root() / ".env", **overrides)
 
     def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes).validated()
+        """A validated copy with `changes` (field names) applied."""
+        return type(self)(_env_file=None, **{**{name: getattr(self, name) for name in _ENV}, **changes})
 
-    def validated(self) -> Settings:
-        if not 1 <= self.top_k <= 50:
-            raise ConfigError(f"MALI_QA_TOP_K must be between 1 and 50, got {self.top_k}: fix it in .env")
-        if self.engine not in {"auto", "offline", "openai"}:
-            raise ConfigError(f"MALI_QA_ENGINE must be auto, offline or openai, got {self.engine!r}")
-        if self.embeddings not in {"local", "openai"}:
-            raise ConfigError(f"MALI_QA_EMBEDDINGS must be local or openai, got {self.embeddings!r}")
-        if self.max_question_chars < 10:
-            raise ConfigError("MALI_QA_MAX_QUESTION_CHARS must be at least 10: fix it in .env")
+    @field_validator("seeds_dir", "vectorstore_dir", "cache_dir", "eval_report_dir")
+    @classmethod
+    def _expand_home(cls, path: Path) -> Path:
+        return path.expanduser()
+
+    @model_validator(mode="after")
+    def _check_engine(self) -> Settings:
         if self.engine == "openai" and not self.generative_configured:
-            raise ConfigError("MALI_QA_ENGINE=openai needs OPENAI_API_KEY or OPENAI_BASE_URL in .env")
+            raise ConfigError(
+                "MALI_QA_ENGINE=openai needs OPENAI_API_KEY or OPENAI_BASE_URL "
+                "(or set MALI_QA_ENGINE=auto or offline): fix it in .env"
+            )
         return self
 
     @property
     def generative_configured(self) -> bool:
-        return bool(self.openai_api_key) or bool(self.openai_base_url)
+        return bool(self.openai_api_key.get_secret_value()) or bool(self.openai_base_url)
 
     @property
     def use_generative(self) -> bool:
         return self.engine == "openai" or (self.engine == "auto" and self.generative_configured)
 
 
-def _parse(name: str, env: str, raw: str, kind: Any) -> Any:
-    kind = str(kind)
-    try:
-        if "Path" in kind:
-            return Path(raw).expanduser()
-        if "Secret" in kind:
-            return Secret(raw)
-        if "bool" in kind:
-            return raw.lower() in {"1", "true", "yes", "on"}
-        if "int" in kind:
-            return int(raw)
-        if "float" in kind:
-            return float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{env} has the value {raw!r}, which is not a valid {kind}: fix it in .env"
-        ) from None
-    return raw
+#: Field name -> environment variable, for every setting.
+_ENV: dict[str, str] = {name: str(info.validation_alias) for name, info in Settings.model_fields.items()}
+_SHOWN_DEFAULTS = {
+    "seeds_dir": "seeds/",
+    "vectorstore_dir": "vectorstore/",
+    "cache_dir": "~/.cache/mali-qa",
+    "eval_report_dir": "eval/report/",
+}
+_BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+_KINDS = {"int": "a whole number", "float": "a valid number", "bool": "true or false", "path": "a valid path"}
+
+
+class _Known(PydanticBaseSettingsSource):
+    """Another source, keeping only mali-qa's variables (`.env` may hold others), stripped, blank ones dropped."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ delegates to the inner source
+
+    def __call__(self) -> dict[str, Any]:
+        values = {
+            key: value.strip() if isinstance(value, str) else value for key, value in self.inner().items()
+        }
+        known = set(_ENV) | set(_ENV.values())
+        return {key: value for key, value in values.items() if key in known and value not in ("", None)}
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """A ValidationError as a ConfigError whose message names each bad variable and the fix."""
+    return ConfigError("; ".join(_problem(error) for error in exc.errors()))
+
+
+def _problem(error: ErrorDetails) -> str:
+    key = str(error["loc"][0]) if error["loc"] else ""
+    name = next((name for name, env in _ENV.items() if key in (name, env)), None)
+    if name is None:
+        return f"{key} is not a mali-qa setting (they are listed in .env.example)"
+    env, kind, info = _ENV[name], error["type"].split("_")[0], Settings.model_fields[name]
+    shown = "(hidden)" if name == "openai_api_key" else repr(error.get("input"))
+    if kind in ("greater", "less"):
+        bound = {a: getattr(m, a) for m in info.metadata for a in _BOUNDS if hasattr(m, a)}
+        if "ge" in bound and "le" in bound:
+            return f"{env} must be between {bound['ge']} and {bound['le']}, got {shown}: fix it in .env"
+        wanted = " and ".join(f"{_BOUNDS[a]} {value}" for a, value in bound.items())
+        return f"{env} must be {wanted}, got {shown}: fix it in .env"
+    if kind == "literal":
+        *first, last = get_args(info.annotation)
+        return f"{env} must be {', '.join(first)} or {last}, got {shown}: fix it in .env"
+    what = _KINDS.get(kind, f"valid ({error['msg']})")
+    return f"{env} has the value {shown}, which is not {what}: fix it in .env"
 
 
 def describe() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting: the README's table and `.env.example`."""
     rows = []
-    for f in fields(Settings):
-        default = "" if f.default is MISSING else str(f.default)
-        if f.name in ("seeds_dir", "vectorstore_dir"):
-            default = f.name.removesuffix("_dir") + "/"
-        if f.name == "cache_dir":
-            default = "~/.cache/mali-qa"
-        rows.append((f.metadata["env"], default, f.metadata["doc"]))
+    for name, info in Settings.model_fields.items():
+        default = (
+            info.default.get_secret_value() if isinstance(info.default, SecretStr) else str(info.default)
+        )
+        rows.append((_ENV[name], _SHOWN_DEFAULTS.get(name, default), info.description or ""))
     return rows

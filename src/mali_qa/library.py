@@ -8,11 +8,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
-from .corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
-from .errors import IngestError
-from .index import IngestReport, ingest, load_index, read_manifest
-from .types import Article
+from mali_qa.config import Settings
+from mali_qa.errors import IngestError
+from mali_qa.ingest.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
+from mali_qa.ingest.store import read_manifest
+from mali_qa.ingest.write import IngestReport, ingest
+from mali_qa.search.index import load_index
+from mali_qa.types import Article
 
 #: Largest upload accepted by `add_article`, in bytes.
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -58,7 +60,7 @@ def get_article(article_id: str, settings: Settings) -> Article:
 def reingest(settings: Settings, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
     """Bring the index in line with the seeds folder; the next question sees the change."""
     report = ingest(settings, rebuild=rebuild, progress=progress, lock_wait=30)
-    from .api import reset
+    from mali_qa.service import reset
 
     reset()
     return report

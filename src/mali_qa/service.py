@@ -1,4 +1,5 @@
-"""The public API: `ask` and `ask_stream`, which validate, condense, retrieve and answer."""
+"""The service: `ask` and `ask_stream` validate the question, choose the engine, condense, retrieve and
+answer; the one offline fallback when a model fails, and the one `reset` of every cache."""
 
 from __future__ import annotations
 
@@ -6,26 +7,28 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .condense import Condensed, condense
-from .config import Settings
-from .errors import InvalidQuestionError
-from .extractive import ExtractiveEngine, Vocabulary
-from .index import load_index
-from .retrieve import HybridRetriever
-from .text import text_pieces
-from .types import Answer, Passage, Turn
+from mali_qa import cache
+from mali_qa.answer.condense import Condensed, condense
+from mali_qa.answer.extractive import ExtractiveEngine
+from mali_qa.answer.vocabulary import Vocabulary
+from mali_qa.config import Settings
+from mali_qa.errors import InvalidQuestionError
+from mali_qa.search.index import IndexState, load_index
+from mali_qa.search.retrieve import HybridRetriever
+from mali_qa.text import text_pieces
+from mali_qa.types import Answer, Passage, Turn
 
-_settings: Settings | None = None
 _lock = threading.Lock()
+_settings: dict[str, Settings] = cache.register("settings of the environment")
+_pipelines: dict[Settings, Pipeline] = cache.register("pipelines")
 
 
 def default_settings() -> Settings:
     """The settings of `.env` and the environment, read once per process."""
-    global _settings
     with _lock:
-        if _settings is None:
-            _settings = Settings.from_env()
-        return _settings
+        if "default" not in _settings:
+            _settings["default"] = Settings.from_env()
+        return _settings["default"]
 
 
 def validate_question(question: Any, settings: Settings) -> str:
@@ -68,11 +71,12 @@ def validate_history(history: Any) -> list[Turn]:
 
 
 class Pipeline:
-    """Condense, retrieve and answer, sharing one loaded index; the answer step is the only part that varies."""
+    """Retrieval and the offline engine over one loaded index, shared by every question of the process;
+    `top_k` is chosen per question, so a new value builds only a retriever, never a new pipeline."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.state = load_index(settings)
+        self.state: IndexState = load_index(settings)
         self.offline = ExtractiveEngine(Vocabulary(self.state.df, self.state.n_passages))
         self._retrievers: dict[int, HybridRetriever] = {}
         self._lock = threading.Lock()
@@ -84,36 +88,45 @@ class Pipeline:
             retriever = self._retrievers[top_k]
             return retriever.search(query)
 
-
-_pipelines: dict[Settings, Pipeline] = {}
+    def embed_texts(self, texts: list[str]) -> Any:
+        return self.state.embed_model.get_text_embedding_batch(texts)
 
 
 def pipeline_for(settings: Settings) -> Pipeline:
+    """The process's pipeline for these settings (whatever their top_k), reloaded after a re-ingest."""
+    key = settings.with_(top_k=Settings.model_fields["top_k"].default)
     with _lock:
-        pipe = _pipelines.get(settings)
+        pipe = _pipelines.get(key)
         if pipe is None or pipe.state.is_stale():
             pipe = Pipeline(settings)
-            _pipelines[settings] = pipe
+            _pipelines[key] = pipe
         return pipe
 
 
 def reset() -> None:
-    """Forget loaded indexes and settings (after a re-ingest in another process, or in tests)."""
-    global _settings
-    from .index import forget_loaded
-
+    """Forget every loaded index, model, client and setting (after a re-ingest in another process, or in
+    tests)."""
     with _lock:
-        _pipelines.clear()
-        _settings = None
-    forget_loaded()
+        cache.clear_all()
 
 
-def offline_stream(pipe: Pipeline, text: str, turns: list[Turn], top_k: int) -> Iterator[str | Answer]:
-    """The offline answer step: heuristic condensing, retrieval, extractive answer, streamed in pieces."""
-    condensed: Condensed = condense(text, turns)
-    passages = pipe.retrieve(condensed.search_text, top_k)
+def offline_answer(
+    pipe: Pipeline,
+    condensed: Condensed,
+    top_k: int,
+    *,
+    passages: list[Passage] | None = None,
+    notice: str = "",
+    quiet: bool = False,
+) -> Iterator[str | Answer]:
+    """The offline engine's answer, streamed in pieces (unless `quiet`: model text was already streamed and
+    the final Answer replaces it), with the notice of a model failure when there was one."""
+    if passages is None:
+        passages = pipe.retrieve(condensed.search_text, top_k)
     answer = pipe.offline.answer(condensed, passages)
-    yield from text_pieces(answer.text)
+    answer.notice = notice
+    if not quiet:
+        yield from text_pieces(answer.text)
     yield answer
 
 
@@ -144,13 +157,19 @@ def ask_stream(
     settings = settings or default_settings()
     text = validate_question(question, settings)
     turns = validate_history(history)
-    if top_k is not None:
-        settings = settings.with_(top_k=top_k)
+    k = settings.top_k if top_k is None else settings.with_(top_k=top_k).top_k
     pipe = pipeline_for(settings)
-    # The generative engine (OpenAI or a compatible server) plugs in here, sharing `pipe`.
-    if settings.use_generative:
-        from .generative import generative_stream
-
-        yield from generative_stream(pipe, text, turns, settings.top_k)
+    if not settings.use_generative:
+        yield from offline_answer(pipe, condense(text, turns), k)
         return
-    yield from offline_stream(pipe, text, turns, settings.top_k)
+    from mali_qa.answer.generative import ModelFailure, generative_stream
+
+    try:
+        yield from generative_stream(
+            settings, text, turns, lambda query: pipe.retrieve(query, k), pipe.embed_texts
+        )
+    except ModelFailure as failure:
+        condensed = failure.condensed or condense(text, turns)
+        yield from offline_answer(
+            pipe, condensed, k, passages=failure.passages, notice=failure.notice, quiet=failure.streamed
+        )

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .config import Settings
+from mali_qa import cache
+from mali_qa.config import Settings
 
 if TYPE_CHECKING:
     import httpx
@@ -23,7 +24,7 @@ MAX_REPLY_TOKENS = 300
 KEY_PLACEHOLDER = "held-by-the-openai-client"
 
 _lock = threading.Lock()
-_llms: dict[Settings, LLM] = {}
+_llms: dict[Settings, LLM] = cache.register("chat model clients")
 
 
 def use_bundled_tiktoken() -> None:
@@ -78,7 +79,7 @@ def build_llm(settings: Settings, *, http_client: httpx.Client | None = None) ->
 
     base = settings.openai_base_url.rstrip("/") or OPENAI_API_BASE
     client = SyncOpenAI(
-        api_key=settings.openai_api_key.get() or "no-key",
+        api_key=settings.openai_api_key.get_secret_value() or "no-key",
         base_url=base,
         timeout=settings.timeout,
         max_retries=settings.max_retries,

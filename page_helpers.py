@@ -1,4 +1,4 @@
-"""Pure helpers of the Streamlit page: escaping, highlighting, source labels and the chat history."""
+"""Pure helpers of the Streamlit page (app.py): escaping, highlighting, source labels and the chat history."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .types import Citation, Passage, Turn
+from mali_qa.config import Settings
+from mali_qa.types import Citation, Passage, Turn
 
 #: Colours of the highlights: the passage inside a whole article, and the cited sentence.
 PASSAGE_STYLE = "background-color:#dbeafe;color:inherit;padding:0 1px;border-radius:2px"

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .text import (
+from mali_qa.text import (
     content_stems,
     looks_like_instruction,
     specific_tokens,
@@ -18,7 +18,7 @@ from .text import (
     stems,
     stems_match,
 )
-from .types import NO_ANSWER, Citation, Passage
+from mali_qa.types import NO_ANSWER, Citation, Passage
 
 #: Texts to vectors (one per text); `LocalMiniLMEmbedding.get_text_embedding_batch` fits.
 Embedder = Callable[[list[str]], Sequence[Sequence[float]]]

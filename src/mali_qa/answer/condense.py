@@ -7,8 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .text import STOPWORDS, content_stems, words
-from .types import NO_ANSWER, Turn
+from mali_qa.text import STOPWORDS, content_stems, words
+from mali_qa.types import NO_ANSWER, Turn
 
 _PERSON_PRONOUNS = {
     "he": "",

@@ -13,8 +13,9 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from .config import Settings
-from .errors import ConfigError
+from mali_qa import cache
+from mali_qa.config import Settings
+from mali_qa.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def embed_model_name(settings: Settings) -> str:
     return LOCAL_MODEL_NAME
 
 
-_models: dict[str, BaseEmbedding] = {}
+_models: dict[str, BaseEmbedding] = cache.register("embedding models")
 _models_lock = threading.Lock()
 
 
@@ -169,13 +170,13 @@ def get_embed_model(settings: Settings) -> BaseEmbedding:
 def _build(settings: Settings) -> BaseEmbedding:
     if settings.embeddings == "local":
         return LocalMiniLMEmbedding(cache_dir=settings.cache_dir, threads=settings.embed_threads)
-    if not settings.openai_api_key and not settings.openai_base_url:
+    if not settings.generative_configured:
         raise ConfigError("MALI_QA_EMBEDDINGS=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL) in .env")
     from llama_index.embeddings.openai import OpenAIEmbedding
 
     return OpenAIEmbedding(
         model_name=settings.openai_embed_model,
-        api_key=settings.openai_api_key.get() or "none",
+        api_key=settings.openai_api_key.get_secret_value() or "none",
         api_base=settings.openai_base_url or None,
         timeout=settings.timeout,
         max_retries=settings.max_retries,

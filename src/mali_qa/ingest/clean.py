@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-)
-_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+from mali_qa import lexicon
+
+# Month names and abbreviations, weekday names (data/months.txt, month_abbreviations.tsv, weekdays.txt).
+_MONTHS = "|".join(re.escape(m) for m in lexicon.months() + lexicon.month_abbreviations())
+_WEEKDAYS = "|".join(re.escape(d) for d in lexicon.weekdays())
 #: A line that is only a date ("Tuesday, October 19", "19 October 2021", "2021-10-19").
 DATE_LINE = re.compile(
     rf"^\s*(?:(?:{_WEEKDAYS}),?\s+)?(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"

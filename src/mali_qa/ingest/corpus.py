@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .clean import clean_text, markdown_to_text
-from .errors import IngestError
-from .types import Article
+from mali_qa.errors import IngestError
+from mali_qa.ingest.clean import clean_text, markdown_to_text
+from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
 

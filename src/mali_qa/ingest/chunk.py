@@ -8,7 +8,7 @@ from typing import Any
 from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, TextNode
 
-from .text import split_sentences
+from mali_qa.text import split_sentences
 
 #: Metadata kept on every passage node; only the title is shown to the embedding model.
 PASSAGE_KEYS = ("article_id", "title", "date", "outlet", "start", "end")

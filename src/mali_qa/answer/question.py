@@ -6,13 +6,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import content_stems, stem, stems_match
+from mali_qa import lexicon
+from mali_qa.text import content_stems, stem, stems_match
 
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+# Month names and the abbreviations news style writes before a day, with their full stop ("Sept."),
+# weekday names: capitalized (data/months.txt, month_abbreviations.tsv, weekdays.txt).
+_MONTH = "(?:{})".format(
+    "|".join(
+        [re.escape(m.capitalize()) for m in lexicon.months()]
+        + [re.escape(a.capitalize() + ".") for a in lexicon.dated_month_abbreviations()]
+    )
 )
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_WEEKDAY = "(?:{})".format("|".join(re.escape(d.capitalize()) for d in lexicon.weekdays()))
 DATE_FULL = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}")
 DATE_TIME = re.compile(
     rf"\b{_WEEKDAY}\b|\b\d{{1,2}}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{{1,2}}:\d\d\s*GMT\b|\btoday\b", re.I
@@ -24,11 +29,8 @@ DATE_RELATIVE = re.compile(
     r"\b(?:yesterday|tomorrow|since)\b",
     re.I,
 )
-_NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|"
-    r"thousand|thousands|million|millions|billion|dozen|dozens|several hundred|half"
-)
+# Number words, "one" to "several hundred" (data/number_words.tsv).
+_NUMBER_WORDS = "|".join(re.escape(w) for w in lexicon.number_words())
 NUMBER = re.compile(rf"\b\d[\d,.]*\b(?!\s*(?:GMT|a\.m|p\.m))|\b(?:{_NUMBER_WORDS})\b", re.I)
 DURATION = re.compile(
     rf"\b(?:\d+|{_NUMBER_WORDS}|a|several|few)[- ](?:years?|months?|weeks?|days?|hours?|decades?)\b", re.I
@@ -263,15 +265,9 @@ def answer_class(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
-_AUXILIARIES = frozenset(
-    "do does did is was are were have has had will would can could should may might".split()
-)
-#: Nouns that name a class of answers rather than a fact to match.
-ANSWER_CLASSES = frozenset(
-    "country countries town towns city cities place places region regions group groups organization "
-    "organizations nation nations leader leaders official officials base bases village villages area areas "
-    "person persons people man men woman women".split()
-)
+_AUXILIARIES = frozenset(lexicon.word_list("auxiliaries"))
+#: Nouns that name a class of answers rather than a fact to match (data/answer_classes.txt).
+ANSWER_CLASSES = frozenset(lexicon.word_list("answer_classes"))
 
 
 def question_heads(question: str) -> list[str]:
@@ -286,11 +282,5 @@ def question_heads(question: str) -> list[str]:
     return heads
 
 
-_NOT_HEADS = frozenset(
-    "is was are were did does do the a an of other else exactly really also time date day year month "
-    "name names number amount size kind type people person thing things happen happens say says mean "
-    "means role roles purpose goal aim reason reasons mission job impact effect position stance view "
-    "views response reaction relationship relations situation status plan plans strategy outcome result "
-    "results consequence consequences cause causes significance meaning context background point focus "
-    "name".split()
-)
+#: Words never the head noun of what a question asks for (data/not_heads.txt).
+_NOT_HEADS = frozenset(lexicon.word_list("not_heads"))

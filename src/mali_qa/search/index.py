@@ -1,0 +1,158 @@
+"""Reading the index: the loaded Chroma collections, docstore, BM25 and term counts of one index, shared by
+every question of the process; built from the seeds on first use."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from llama_index.core.schema import TextNode
+from llama_index.core.storage.docstore import SimpleDocumentStore
+from llama_index.core.vector_stores.utils import metadata_dict_to_node
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from mali_qa import cache
+from mali_qa.config import Settings
+from mali_qa.errors import IndexUnavailableError, MaliQAError
+from mali_qa.ingest.embed import embed_model_name, get_embed_model
+from mali_qa.ingest.store import (
+    REBUILD_HINT,
+    chroma_client,
+    paths_for,
+    read_manifest,
+    sentence_collection_name,
+    vocabulary_version,
+)
+from mali_qa.ingest.write import ingest, refresh_lexical
+from mali_qa.text import STEM_VERSION
+from mali_qa.types import Article
+
+log = logging.getLogger(__name__)
+
+
+class IndexState:
+    """A loaded index, shared by every question of the process: Chroma, BM25, docstore and vocabulary."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = paths_for(settings)
+        manifest = read_manifest(self.paths)
+        if manifest is None:
+            raise IndexUnavailableError(f"no finished index in {self.paths.root}: run `mali-qa ingest`")
+        if manifest.get("embed_model") != embed_model_name(settings):
+            raise IndexUnavailableError(
+                f"the index was made with {manifest.get('embed_model')}, not {embed_model_name(settings)}: "
+                f"{REBUILD_HINT}"
+            )
+        self.manifest = manifest
+        self.stamp = self.paths.manifest.stat().st_mtime_ns
+        try:
+            client = chroma_client(settings)
+            self.collection = client.get_collection(settings.collection)
+            self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+            self.sentences = client.get_collection(sentence_collection_name(settings))
+            self.n_sentences = self.sentences.count()
+            self.docstore = SimpleDocumentStore.from_persist_path(str(self.paths.docstore))
+            vocab = json.loads(self.paths.vocab.read_text(encoding="utf-8"))
+            if vocab.get("version") != STEM_VERSION:
+                raise IndexUnavailableError(
+                    f"the term counts in {self.paths.vocab} were made by an older version: run `mali-qa ingest`"
+                )
+            self.df: dict[str, int] = vocab["df"]
+            self.n_passages = int(vocab["passages"])
+            self.bm25 = self._load_bm25()
+        except MaliQAError:
+            raise
+        except Exception as exc:
+            raise IndexUnavailableError(
+                f"the index in {self.paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
+            ) from exc
+        self.embed_model = get_embed_model(settings)
+        self._articles: dict[str, Article] = {}
+        self._lock = threading.Lock()
+
+    def _load_bm25(self) -> Any:
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        if not self.paths.bm25.exists():
+            return None
+        return BM25Retriever.from_persist_dir(str(self.paths.bm25), show_progress=False)
+
+    def passages_by_id(self, ids: list[str]) -> list[TextNode]:
+        """Passage nodes in the order of `ids` (missing ones left out)."""
+        if not ids:
+            return []
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        nodes = {
+            i: metadata_dict_to_node(m, text=t)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        return [nodes[i] for i in ids if i in nodes]  # type: ignore[misc]
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, Any]:
+        """Stored sentence vectors by id (missing ids are left out)."""
+        if not ids:
+            return {}
+        got = self.sentences.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"], strict=True))
+
+    def is_stale(self) -> bool:
+        try:
+            return self.paths.manifest.stat().st_mtime_ns != self.stamp
+        except OSError:
+            return True
+
+    def article(self, article_id: str) -> Article:
+        with self._lock:
+            if article_id not in self._articles:
+                doc = self.docstore.get_document(article_id, raise_error=False)
+                if doc is None:
+                    raise IndexUnavailableError(
+                        f"article {article_id!r} is not in the index: run `mali-qa ingest`"
+                    )
+                meta = doc.metadata
+                self._articles[article_id] = Article(
+                    id=article_id,
+                    title=meta.get("title", article_id),
+                    text=doc.get_content(),
+                    date=meta.get("date", ""),
+                    outlet=meta.get("outlet", ""),
+                )
+            return self._articles[article_id]
+
+    def article_ids(self) -> list[str]:
+        return sorted(doc_id for doc_id in self.docstore.get_all_document_hashes().values())
+
+
+_states: dict[tuple[Any, ...], IndexState] = cache.register("loaded indexes")
+_states_lock = threading.Lock()
+
+
+def _key(settings: Settings) -> tuple[Any, ...]:
+    return (
+        str(settings.vectorstore_dir),
+        settings.collection,
+        settings.chroma_host,
+        settings.chroma_port,
+        embed_model_name(settings),
+    )
+
+
+def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
+    """The process's loaded index; built from the seeds first when missing (when `auto_build`)."""
+    key = _key(settings)
+    with _states_lock:
+        state = _states.get(key)
+        if state is not None and not state.is_stale():
+            return state
+        manifest = read_manifest(paths_for(settings))
+        if auto_build and (manifest is None or manifest.get("embed_model") != embed_model_name(settings)):
+            log.info("building the index from %s (first use)", settings.seeds_dir)
+            ingest(settings, lock_wait=600)
+        elif auto_build and vocabulary_version(paths_for(settings)) not in (None, STEM_VERSION):
+            refresh_lexical(settings)  # an upgrade changed the stemmer; a damaged file is an error instead
+        state = IndexState(settings)
+        _states[key] = state
+        return state
