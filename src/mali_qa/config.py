@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         default="auto",
         description="Answer engine: auto (openai when a key or base URL is set), offline, openai",
     )
+    offline_engine: Literal["rules", "learned"] = Field(
+        default="rules",
+        description="Offline engine: rules (hand-set scoring) or learned (fitted scorer, experimental)",
+    )
     embeddings: Literal["local", "openai"] = Field(
         default="local", description="Embedding model: local (bundled all-MiniLM-L6-v2) or openai"
     )

@@ -10,6 +10,7 @@ from typing import Any
 from mali_qa import cache
 from mali_qa.answer.condense import Condensed, condense
 from mali_qa.answer.extractive import ExtractiveEngine
+from mali_qa.answer.learned import LearnedEngine
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.config import Settings
 from mali_qa.errors import InvalidQuestionError
@@ -77,7 +78,12 @@ class Pipeline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.state: IndexState = load_index(settings)
-        self.offline = ExtractiveEngine(Vocabulary(self.state.df, self.state.n_passages))
+        vocabulary = Vocabulary(self.state.df, self.state.n_passages)
+        self.offline = (
+            LearnedEngine(vocabulary)
+            if settings.offline_engine == "learned"
+            else ExtractiveEngine(vocabulary)
+        )
         self._retrievers: dict[int, HybridRetriever] = {}
         self._lock = threading.Lock()
 

@@ -1,0 +1,225 @@
+"""The interpretable features the learned scorer reads: one vector per (question part, candidate sentence),
+and one per question for the decision to answer or abstain. Names and order are part of the fitted model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mali_qa.answer.extractive import Candidate
+from mali_qa.answer.question import (
+    DATE_FULL,
+    DATE_MONTH,
+    DATE_TIME,
+    DATE_YEAR,
+    NAME,
+    NUMBER,
+    PROPER,
+    STRICT_KINDS,
+    QuestionPart,
+    kind_score,
+)
+from mali_qa.answer.vocabulary import Vocabulary
+from mali_qa.lexicon import word_map
+from mali_qa.text import stem
+from mali_qa.types import Passage
+
+#: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
+ANSWER_CLASS_WEIGHT = 0.3
+
+SENTENCE_FEATURES = (
+    "coverage",
+    "coverage_strict",
+    "rarest_matched",
+    "similarity",
+    "passage_cosine",
+    "coverage_x_similarity",
+    "kind",
+    "kind_missing",
+    "new_answer",
+    "subject_agreement",
+    "subject_conflict",
+    "reciprocal_rank",
+    "fused_score",
+    "words",
+    "short",
+    "first_in_passage",
+    "pronoun_start",
+    "context_hits",
+    # how far each is from the question's best candidate: a ranking is relative
+    "coverage_gap",
+    "strict_gap",
+    "similarity_gap",
+    "fused_gap",
+    "kind_gap",
+)
+#: The features whose distance to the best candidate's value is a feature too, in the order above.
+GAP_OF = ("coverage", "coverage_strict", "similarity", "fused_score", "kind")
+QUESTION_FEATURES = (
+    "best",
+    "second",
+    "margin",
+    "best_coverage",
+    "best_similarity",
+    "best_new_answer",
+    "best_strict",
+    "best_kind",
+    "best_kind_missing",
+    "best_subject_conflict",
+    "top_passage_cosine",
+    "unknown_names",
+    "missing_head",
+    "unknown_term_share",
+    "terms",
+    "strict_kind",
+    "generic_kind",
+)
+
+
+_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|This|These|That)\b")
+_ANSWER_SHAPES = {
+    "date": (DATE_FULL, DATE_TIME, DATE_MONTH, DATE_YEAR),
+    "number": (NUMBER,),
+    "duration": (NUMBER,),
+    "money": (NUMBER,),
+    "person": (NAME,),
+    "place": (PROPER,),
+    "list": (PROPER,),
+}
+
+
+def new_answer(part: QuestionPart, text: str) -> float:
+    """Whether the sentence holds something of the asked kind (a date, a number, a name) that the question
+    does not already hold: a sentence that only repeats the question answers nothing."""
+    shapes = _ANSWER_SHAPES.get(part.kind, (PROPER, NUMBER))
+    asked = set(part.terms)
+    for pattern in shapes:
+        for match in pattern.finditer(text):
+            if any(stem(w) not in asked for w in re.findall(r"[\w’'\-]+", match.group(0))):
+                return 1.0
+    return 0.0
+
+
+def subject_stems(question: str) -> frozenset[str]:
+    """The stems of the peoples and places a question names ("Russian soldiers": russia), which the
+    answering sentence must share: "59 French soldiers" does not answer "how many Russian soldiers"."""
+    demonyms = word_map("demonyms")
+    found = set()
+    for i, word in enumerate(re.findall(r"[A-Za-z][\w’'\-]*", question)):
+        lower = word.lower()
+        if lower in demonyms:
+            found.add(demonyms[lower])
+        elif i > 0 and word[0].isupper():
+            found.add(stem(word))
+    return frozenset(found)
+
+
+def sentence_features(
+    part: QuestionPart,
+    cand: Candidate,
+    vocabulary: Vocabulary,
+    *,
+    subjects: frozenset[str],
+    soft: Sequence[str],
+    top_fused: float,
+) -> list[float]:
+    """The features of one candidate sentence for one question part, in SENTENCE_FEATURES order."""
+    total = covered = strict = 0.0
+    rarest = max((vocabulary.weight(t) for t in part.terms), default=1.0) or 1.0
+    best_matched = 0.0
+    for term in part.terms:
+        w = vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
+        total += w
+        if vocabulary.has(term, cand.stems):
+            covered += w
+            strict += w
+            best_matched = max(best_matched, vocabulary.weight(term))
+        elif not term.isdigit() and vocabulary.has(term, cand.context):
+            covered += 0.5 * w
+    coverage = covered / total if total else 0.0
+    kind = kind_score(
+        part.kind,
+        cand.text,
+        full_date=part.wants_full_date,
+        year=part.wants_year,
+        counted=part.counted,
+        needs_name=part.needs_name,
+        asked=frozenset(part.terms),
+    )
+    agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
+    other = _other_subjects(cand.stems, subjects)
+    n_words = len(cand.text.split())
+    pronoun_start = bool(_PRONOUN_START.match(cand.text))
+    soft_hits = sum(1 for t in soft if vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
+    similarity = max(cand.similarity, 0.0)
+    return [
+        coverage,
+        strict / total if total else 0.0,
+        best_matched / rarest,
+        similarity,
+        max(cand.passage.dense_score, 0.0),
+        coverage * similarity,
+        kind,
+        1.0 if part.kind in STRICT_KINDS and kind == 0.0 else 0.0,
+        new_answer(part, cand.text),
+        agree / len(subjects) if subjects else 1.0,
+        1.0 if subjects and not agree and other else 0.0,
+        1.0 / (1.0 + cand.rank),
+        cand.passage.score / top_fused if top_fused > 0 else 0.0,
+        min(n_words, 80) / 40.0,
+        1.0 if n_words < 6 else 0.0,
+        1.0 if cand.start == cand.passage.start else 0.0,
+        1.0 if pronoun_start else 0.0,
+        soft_hits,
+    ]
+
+
+def with_gaps(rows: list[list[float]]) -> list[list[float]]:
+    """Each row extended by its distance to the best value among the rows, for the GAP_OF features."""
+    columns = [SENTENCE_FEATURES.index(name) for name in GAP_OF]
+    best = [max((r[j] for r in rows), default=0.0) for j in columns]
+    return [r + [r[j] - b for j, b in zip(columns, best, strict=True)] for r in rows]
+
+
+def _other_subjects(bag: frozenset[str], subjects: frozenset[str]) -> bool:
+    """Whether the sentence names a people the question does not ("French" when "Russian" was asked)."""
+    peoples = set(word_map("demonyms").values())
+    return any(s in peoples and s not in subjects for s in bag)
+
+
+def question_features(
+    best: Sequence[float],
+    chosen: Sequence[list[float]],
+    *,
+    parts: Sequence[QuestionPart],
+    passages: Sequence[Passage],
+    unknown_names: int,
+    missing_head: bool,
+    unknown_term_share: float,
+) -> list[float]:
+    """The features of the decision to answer, in QUESTION_FEATURES order: `best` holds the scorer's two
+    highest probabilities, `chosen` the sentence features of the best candidate."""
+    p1 = best[0] if best else 0.0
+    p2 = best[1] if len(best) > 1 else 0.0
+    top = chosen[0] if chosen else [0.0] * len(SENTENCE_FEATURES)
+    index = SENTENCE_FEATURES.index
+    kinds = {p.kind for p in parts}
+    return [
+        p1,
+        p2,
+        p1 - p2,
+        top[index("coverage")],
+        top[index("similarity")],
+        top[index("new_answer")],
+        top[index("coverage_strict")],
+        top[index("kind")],
+        top[index("kind_missing")],
+        top[index("subject_conflict")],
+        max((p.dense_score for p in passages), default=0.0),
+        1.0 if unknown_names else 0.0,
+        1.0 if missing_head else 0.0,
+        unknown_term_share,
+        min(sum(len(p.terms) for p in parts), 10) / 10.0,
+        1.0 if kinds & STRICT_KINDS else 0.0,
+        1.0 if kinds <= {"generic"} else 0.0,
+    ]

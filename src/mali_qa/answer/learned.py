@@ -1,0 +1,183 @@
+"""The learned offline engine (opt-in: MALI_QA_OFFLINE_ENGINE=learned): the rules engine's candidate
+sentences and composition, with a fitted model (`answer.scorer`) that scores every sentence from
+interpretable features (`answer.features`) and decides whether the best ones answer at all."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mali_qa.answer.condense import Condensed
+from mali_qa.answer.extractive import (
+    Candidate,
+    ExtractiveEngine,
+    _same,
+    _words,
+    abstain,
+    compose,
+)
+from mali_qa.answer.features import question_features, sentence_features, subject_stems, with_gaps
+from mali_qa.answer.question import QuestionPart, parts
+from mali_qa.answer.scorer import Scorer, shipped_scorer
+from mali_qa.answer.vocabulary import Vocabulary
+from mali_qa.text import word_count
+from mali_qa.types import Answer, Passage
+
+#: A runner-up sentence is quoted only while the answer stays within this many words.
+RUNNER_UP_WORDS = 70
+#: A list may run longer, to name more of its items.
+LIST_WORD_BUDGET = 90
+
+
+@dataclass
+class Analysis:
+    """What the engine reads off one question and its passages before any decision: the candidate
+    sentences, the question's parts, and one feature row per (part, candidate)."""
+
+    engine: LearnedEngine
+    condensed: Condensed
+    passages: Sequence[Passage]
+    candidates: list[Candidate]
+    parts: list[QuestionPart]
+    rows: list[list[list[float]]]
+    unknown_names: int
+    missing_head: bool
+    unknown_term_share: float
+
+
+@dataclass
+class Decision:
+    """The sentences chosen, the features of the decision to answer, and its probability."""
+
+    chosen: list[Candidate]
+    features: list[float]
+    probability: float = 0.0
+    answer: bool = False
+    best: list[float] = field(default_factory=list)
+
+
+class LearnedEngine(ExtractiveEngine):
+    """Answers with cited verbatim sentences chosen by the fitted scorer, or abstains with NO_ANSWER."""
+
+    def __init__(self, vocabulary: Vocabulary, scorer: Scorer | None = None) -> None:
+        super().__init__(vocabulary)
+        self._scorer = scorer
+
+    @property
+    def scorer(self) -> Scorer:
+        """The fitted model: the one given, else the weights shipped in the package (read on first use)."""
+        return self._scorer or shipped_scorer()
+
+    # -- features -------------------------------------------------------------------------------------
+    def analyse(self, condensed: Condensed, passages: Sequence[Passage]) -> Analysis:
+        question = condensed.question
+        cands = self.candidates(passages)
+        qparts = [p for p in parts(question) if p.terms]
+        subjects = subject_stems(question)
+        top_fused = max((p.score for p in passages), default=0.0)
+        rows = [
+            with_gaps(
+                [
+                    sentence_features(
+                        part,
+                        cand,
+                        self.vocabulary,
+                        subjects=subjects,
+                        soft=condensed.context_terms,
+                        top_fused=top_fused,
+                    )
+                    for cand in cands
+                ]
+            )
+            for part in qparts
+        ]
+        weights = {t: self.vocabulary.weight(t) for p in qparts for t in p.terms}
+        unknown = sum(w for t, w in weights.items() if self.vocabulary.frequency(t) == 0)
+        return Analysis(
+            self,
+            condensed,
+            passages,
+            cands,
+            qparts,
+            rows,
+            unknown_names=len(self.unknown_names(question)),
+            missing_head=bool(self.missing_head(question)),
+            unknown_term_share=unknown / sum(weights.values()) if weights else 1.0,
+        )
+
+    # -- decision -------------------------------------------------------------------------------------
+    def decide(self, analysis: Analysis, scorer: Scorer) -> Decision:
+        """The best sentence of each part (and a near-equal runner-up, and for a list more items), then
+        whether they answer at all."""
+        chosen: list[Candidate] = []
+        best: list[float] = []
+        best_row: list[list[float]] = []
+        cands = analysis.candidates
+        for part, rows in zip(analysis.parts, analysis.rows, strict=True):
+            if not rows:
+                continue
+            probability = scorer.sentence.probability(np.array(rows))
+            order = np.argsort(-probability, kind="stable")
+            top = int(order[0])
+            if not best:
+                best = [float(probability[i]) for i in order[:2]]
+                best_row = [rows[top]]
+            if not _same(cands[top], chosen):
+                chosen.append(cands[top])
+            for i in order[1:]:
+                cand = cands[int(i)]
+                if probability[i] < scorer.runner_up_share * probability[top]:
+                    break
+                if not _same(cand, chosen) and _words(chosen) + word_count(cand.text) <= RUNNER_UP_WORDS:
+                    chosen.append(cand)  # two near-equal readings: quote both rather than guess
+                    break
+            if part.kind == "list":
+                chosen.extend(_more_items(cands, probability, order, chosen))
+        features = question_features(
+            best,
+            best_row,
+            parts=analysis.parts,
+            passages=analysis.passages,
+            unknown_names=analysis.unknown_names,
+            missing_head=analysis.missing_head,
+            unknown_term_share=analysis.unknown_term_share,
+        )
+        p_answer = float(scorer.answer.probability(np.array(features))[0])
+        return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold, best)
+
+    # -- answer ---------------------------------------------------------------------------------------
+    def answer(self, condensed: Condensed, passages: Sequence[Passage]) -> Answer:
+        if not passages:
+            return abstain(condensed, passages)
+        return self.answer_from(self.analyse(condensed, passages), self.scorer)
+
+    def answer_from(self, analysis: Analysis, scorer: Scorer) -> Answer:
+        decision = self.decide(analysis, scorer)
+        if not decision.answer:
+            return abstain(analysis.condensed, analysis.passages)
+        return compose(analysis.condensed, decision.chosen, analysis.passages)
+
+
+def _more_items(
+    cands: list[Candidate], probability: np.ndarray, order: np.ndarray, chosen: list[Candidate]
+) -> list[Candidate]:
+    """For a list question: up to two more sentences, among the likely ones, naming items not yet given."""
+    have = " ".join(c.text for c in chosen)
+    top = float(probability[order[0]])
+    extra: list[Candidate] = []
+    for i in order[1:]:
+        cand = cands[int(i)]
+        if len(extra) >= 2 or probability[i] < 0.5 * top:
+            break
+        if _same(cand, chosen + extra) or _words(chosen + extra) + word_count(cand.text) > LIST_WORD_BUDGET:
+            continue
+        new_names = set(re.findall(r"\b[A-Z][a-z]{3,}\b", cand.text)) - set(
+            re.findall(r"\b[A-Z][a-z]{3,}\b", have)
+        )
+        if new_names:
+            extra.append(cand)
+            have += " " + cand.text
+    return extra

@@ -1,0 +1,76 @@
+"""The learned offline engine (opt-in) on tiny hand-made passages: one feature row per candidate and part,
+the scorer's sentence choice with the answer decision forced open, and the weights file's guard."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mali_qa.answer.condense import Condensed
+from mali_qa.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from mali_qa.answer.learned import LearnedEngine
+from mali_qa.answer.scorer import Scorer, shipped_scorer
+from mali_qa.answer.vocabulary import Vocabulary
+from mali_qa.errors import ConfigError
+from mali_qa.text import content_stems, split_sentences
+from mali_qa.types import Passage
+
+ARTICLE = (
+    "The last French soldiers crossed the border into Niger on Monday at 1 p.m., ending the deployment. "
+    "France had about 2,400 troops in Mali in February. "
+    "Russian trainers arrived in Timbuktu to train Malian forces. "
+    "Yevgeny Prigozhin, who controlled the Wagner Group, was killed in August."
+)
+
+
+def _setup(always_answer: bool) -> tuple[LearnedEngine, list[Passage]]:
+    passages = [
+        Passage(
+            id=f"a#{i}", article_id="a", title="French troops leave Mali", text=ARTICLE[b:e], start=b, end=e,
+            score=1.0 / (i + 1), dense_score=0.4, sentence_scores=((b, e, 0.4),),
+        )
+        for i, (b, e) in enumerate(split_sentences(ARTICLE))
+    ]  # fmt: skip
+    df: dict[str, int] = {}
+    for p in passages:
+        for s in set(content_stems(p.text)):
+            df[s] = df.get(s, 0) + 1
+    scorer = replace(shipped_scorer(), threshold=0.0) if always_answer else None
+    return LearnedEngine(Vocabulary(df, len(passages)), scorer), passages
+
+
+def test_every_candidate_gets_one_row_of_every_feature_per_part() -> None:
+    engine, passages = _setup(False)
+    analysis = engine.analyse(Condensed(question="How many troops did France have in Mali?"), passages)
+    assert len(analysis.rows) == len(analysis.parts) == 1
+    assert len(analysis.rows[0]) == len(analysis.candidates) == 4
+    assert all(len(row) == len(SENTENCE_FEATURES) for row in analysis.rows[0])
+    decision = engine.decide(analysis, engine.scorer)
+    assert len(decision.features) == len(QUESTION_FEATURES) and 0.0 <= decision.probability <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many troops did France have in Mali?", "2,400"),
+        ("Why did Russian trainers go to Timbuktu?", "train"),
+    ],
+)
+def test_the_scorer_quotes_the_sentence_holding_the_answer(question: str, expected: str) -> None:
+    engine, passages = _setup(True)
+    answer = engine.answer(Condensed(question=question), passages)
+    assert answer.answered and expected in answer.text and answer.text.endswith("]")
+
+
+def test_weights_fitted_on_other_features_are_refused() -> None:
+    data = shipped_scorer().to_dict()
+    data["sentence"]["features"] = data["sentence"]["features"][:-1]
+    with pytest.raises(ConfigError, match="fit_scorer"):
+        Scorer.from_dict(data)
+
+
+def test_the_weights_file_round_trips() -> None:
+    scorer = shipped_scorer()
+    again = Scorer.from_dict(scorer.to_dict())
+    assert again.threshold == scorer.threshold and again.sentence.names == SENTENCE_FEATURES
