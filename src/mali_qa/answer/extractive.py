@@ -12,7 +12,7 @@ from mali_qa.answer.question import (
     ANSWER_CLASSES,
     STRICT_KINDS,
     QuestionPart,
-    kind_score,
+    part_kind_score,
     parts,
     question_heads,
 )
@@ -138,15 +138,7 @@ class ExtractiveEngine:
                 covered += 0.5 * w
         coverage = covered / total if total else 0.0
         soft_hits = sum(1 for t in soft if self.vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
-        kind = kind_score(
-            part.kind,
-            cand.text,
-            full_date=part.wants_full_date,
-            year=part.wants_year,
-            counted=part.counted,
-            needs_name=part.needs_name,
-            asked=frozenset(part.terms),
-        )
+        kind = part_kind_score(part, cand.text)
         n_words = len(cand.text.split())
         score = (
             coverage

@@ -17,7 +17,7 @@ from mali_qa.answer.question import (
     PROPER,
     STRICT_KINDS,
     QuestionPart,
-    kind_score,
+    part_kind_score,
 )
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.lexicon import word_map
@@ -137,15 +137,7 @@ def sentence_features(
         elif not term.isdigit() and vocabulary.has(term, cand.context):
             covered += 0.5 * w
     coverage = covered / total if total else 0.0
-    kind = kind_score(
-        part.kind,
-        cand.text,
-        full_date=part.wants_full_date,
-        year=part.wants_year,
-        counted=part.counted,
-        needs_name=part.needs_name,
-        asked=frozenset(part.terms),
-    )
+    kind = part_kind_score(part, cand.text)
     agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
     other = _other_subjects(cand.stems, subjects)
     n_words = len(cand.text.split())

@@ -234,6 +234,19 @@ def kind_score(
     return 0.5
 
 
+def part_kind_score(part: QuestionPart, sentence: str) -> float:
+    """`kind_score` of a sentence for what one question part asks."""
+    return kind_score(
+        part.kind,
+        sentence,
+        full_date=part.wants_full_date,
+        year=part.wants_year,
+        counted=part.counted,
+        needs_name=part.needs_name,
+        asked=frozenset(part.terms),
+    )
+
+
 #: Kinds whose answer must be in the sentence: without one, the sentence cannot answer.
 STRICT_KINDS = frozenset({"date", "duration", "number", "money", "person"})
 
