@@ -66,6 +66,9 @@ class Citation:
     date: str = ""
     outlet: str = ""
     supported: bool = True
+    #: offsets into the article of the exact answer inside the quote (a name, date, number, place), when known
+    answer_start: int = 0
+    answer_end: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -83,6 +86,8 @@ class Answer:
     retrieved: list[Passage] = field(default_factory=list)
     notice: str = ""
     unsupported: list[str] = field(default_factory=list)
+    #: the exact answer (a name, a date, a number, a place) when a quoted sentence holds it; "" otherwise
+    short: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +96,7 @@ class Answer:
             "query": self.query,
             "engine": self.engine,
             "notice": self.notice,
+            "short": self.short,
             "unsupported": list(self.unsupported),
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [p.__dict__ for p in self.retrieved],
