@@ -1,21 +1,44 @@
-"""Pure helpers of the Streamlit page (app.py): escaping, highlighting, source labels and the chat history."""
+"""Pure helpers of the Streamlit page (app.py, page/): escaping, highlighting, source cards, the answer's
+links and copy text, dates and source labels, the chat history. No Streamlit, no index: testable alone
+(page/display.py holds the rest: outlets, suggestions, error sentences, the evaluation report)."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from datetime import date as Date
 from typing import Any
 
 from mali_qa.config import Settings
-from mali_qa.types import Citation, Passage, Turn
+from mali_qa.types import Answer, Citation, Passage, Turn
 
-#: Colours of the highlights: the passage inside a whole article, and the cited sentence.
-PASSAGE_STYLE = "background-color:#dbeafe;color:inherit;padding:0 1px;border-radius:2px"
-QUOTE_STYLE = "background-color:#fde68a;color:inherit;padding:0 1px;border-radius:2px"
+Span = tuple[int, int]
+
+# Colours follow Streamlit's theme: `.stApp` carries `color-scheme: light|dark`, which CSS `light-dark()` reads.
+# Each highlight sets its own text colour too, so it stays readable whatever surrounds it (WCAG AA >= 4.5:1;
+# tests/test_browser.py measures it). The plain values first: a browser without light-dark() keeps them.
+QUOTE_COLORS = {"light": ("#fde68a", "#1f2937"), "dark": ("#78350f", "#fefce8")}
+PASSAGE_COLORS = {"light": ("#dbeafe", "#1f2937"), "dark": ("#1e3a5f", "#e0f2fe")}
+
+
+def _mark_style(colors: Mapping[str, tuple[str, str]]) -> str:
+    (light_bg, light_fg), (dark_bg, dark_fg) = colors["light"], colors["dark"]
+    return (
+        f"background-color:{light_bg};color:{light_fg};"
+        f"background-color:light-dark({light_bg},{dark_bg});color:light-dark({light_fg},{dark_fg});"
+        "padding:0 2px;border-radius:3px"
+    )
+
+
+QUOTE_STYLE = _mark_style(QUOTE_COLORS)
+PASSAGE_STYLE = _mark_style(PASSAGE_COLORS)
+RULE_COLOR = "light-dark(#d1d5db,#4b5563)"
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:^=\"'])")
+_MARKER = re.compile(r"\[(\d+)\]")
+_MARKER_RUN = re.compile(r"(?:\s*\[\d+\])+")
+_SENTENCE_END = re.compile(r"[.!?][”\"’)]*\s+|\n+")
 
 
 def escape_markdown(text: str) -> str:
@@ -30,61 +53,90 @@ def _escape_lines(text: str) -> str:
     return html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "<br>")
 
 
+def _clip(text: str, span: Span | None) -> Span | None:
+    """`span` inside `text`, without surrounding whitespace; None when nothing is left."""
+    if span is None:
+        return None
+    n = len(text)
+    start, end = max(0, min(span[0], n)), max(0, min(span[1], n))
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
 def highlight_html(
     text: str,
     *,
-    outer: tuple[int, int] | None = None,
-    inner: tuple[int, int] | None = None,
+    outer: Span | None = None,
+    quotes: Iterable[Span] = (),
+    bold: Span | None = None,
 ) -> str:
-    """`text` HTML-escaped, with the span `outer` marked as a passage and `inner` marked as the quote.
+    """`text` HTML-escaped, with `outer` marked as a passage, each of `quotes` marked as a quoted sentence and
+    `bold` (the exact answer) in bold.
 
-    Spans are character offsets into `text`; spans outside it are clipped, empty ones ignored. The result is
-    a single line of HTML, safe for `st.markdown(..., unsafe_allow_html=True)`: nothing of `text` is markup.
+    Spans are character offsets into `text`; spans outside it are clipped, empty ones ignored; quotes are kept
+    inside `outer` when it is given. The result is one line of HTML, safe for `st.markdown(...,
+    unsafe_allow_html=True)`: nothing of `text` is markup.
     """
-    n = len(text)
-
-    def clip(span: tuple[int, int] | None) -> tuple[int, int] | None:
-        if span is None:
-            return None
-        start, end = max(0, min(span[0], n)), max(0, min(span[1], n))
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        return (start, end) if start < end else None
-
-    o, i = clip(outer), clip(inner)
-    if o is not None and i is not None:
-        i = clip((max(i[0], o[0]), min(i[1], o[1])))
-    cuts = sorted({0, n, *(o or ()), *(i or ())})
-    parts: list[str] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        piece = _escape_lines(text[a:b])
-        if i is not None and i[0] <= a and b <= i[1]:
-            piece = f'<mark style="{QUOTE_STYLE}">{piece}</mark>'
-        elif o is not None and o[0] <= a and b <= o[1]:
-            piece = f'<mark style="{PASSAGE_STYLE}">{piece}</mark>'
-        parts.append(piece)
+    o = _clip(text, outer)
+    inner: list[Span] = []
+    for span in quotes:
+        clipped = _clip(text, span)
+        if clipped and o:
+            clipped = _clip(text, (max(clipped[0], o[0]), min(clipped[1], o[1])))
+        if clipped:
+            inner.append(clipped)
+    b = _clip(text, bold)
+    cuts = sorted({0, len(text), *(o or ()), *(b or ()), *(x for span in inner for x in span)})
+    runs: list[tuple[str, bool, str]] = []  # (style, bold, escaped text), merged when alike
+    for a, z in zip(cuts, cuts[1:], strict=False):
+        style = ""
+        if any(s <= a and z <= e for s, e in inner):
+            style = QUOTE_STYLE
+        elif o is not None and o[0] <= a and z <= o[1]:
+            style = PASSAGE_STYLE
+        strong = b is not None and b[0] <= a and z <= b[1]
+        piece = _escape_lines(text[a:z])
+        if runs and runs[-1][:2] == (style, strong):
+            runs[-1] = (style, strong, runs[-1][2] + piece)
+        else:
+            runs.append((style, strong, piece))
+    parts = []
+    for style, strong, piece in runs:
+        if strong:
+            piece = f"<strong>{piece}</strong>"
+        parts.append(f'<mark style="{style}">{piece}</mark>' if style else piece)
     return "".join(parts)
 
 
-def block_html(inner_html: str, *, article: bool = False) -> str:
+def block_html(inner_html: str, *, article: bool = False, css_class: str = "") -> str:
     """Wrap already-escaped HTML in a block; `article` sets a whole article off with a rule at its left."""
-    style = "line-height:1.55"
+    style = "line-height:1.6"
     if article:
-        style += ";border-left:3px solid #d1d5db;padding-left:0.75rem"
-    return f'<div style="{style}">{inner_html}</div>'
+        style += f";border-left:3px solid {RULE_COLOR};padding-left:0.75rem"
+    klass = f' class="{html.escape(css_class)}"' if css_class else ""
+    return f'<div{klass} style="{style}">{inner_html}</div>'
 
 
-def short_location(location: str, root: Path) -> str:
-    """The index location, relative to the checkout when inside it ("vectorstore/")."""
-    try:
-        return str(Path(location).resolve().relative_to(root.resolve())) + "/"
-    except (ValueError, OSError):
-        return location
+# --------------------------------------------------------------------------- citations and their highlights
 
 
-def quote_span(citation: Citation) -> tuple[int, int] | None:
+def _find(text: str, needle: str) -> Span | None:
+    """Where `needle` occurs in `text`: exactly, else with any run of whitespace matching any other."""
+    needle = needle.strip()
+    if not needle:
+        return None
+    found = text.find(needle)
+    if found >= 0:
+        return found, found + len(needle)
+    words = needle.split()
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    return (match.start(), match.end()) if match else None
+
+
+def quote_span(citation: Citation) -> Span | None:
     """Where the cited sentence lies inside the citation's passage text, or None when it cannot be found."""
     text, quote = citation.text, citation.quote
     if not quote:
@@ -93,40 +145,137 @@ def quote_span(citation: Citation) -> tuple[int, int] | None:
     end = citation.quote_end - citation.start
     if 0 <= start < end <= len(text) and text[start:end] == quote:
         return start, end
-    found = text.find(quote)
-    if found >= 0:
-        return found, found + len(quote)
+    return _find(text, quote)
+
+
+def cited_sentences(answer_text: str, n: int) -> list[str]:
+    """The stretches of an answer followed by the marker [n] (markers removed), in order."""
+    out: list[str] = []
+    pos = 0
+    for run in _MARKER_RUN.finditer(answer_text):
+        chunk = answer_text[pos : run.start()].strip()
+        pos = run.end()
+        if chunk and n in {int(m) for m in _MARKER.findall(run.group(0))}:
+            out.append(_MARKER.sub("", chunk).strip())
+    return out
+
+
+def quote_spans(citation: Citation, answer_text: str, n: int) -> list[Span]:
+    """Every sentence of the passage the answer quotes with [n]: the citation's own quote and each other
+    answer sentence marked [n] that the passage holds (verbatim, up to whitespace)."""
+    spans: list[Span] = []
+    own = quote_span(citation)
+    if own:
+        spans.append(own)
+    for sentence in cited_sentences(answer_text, n):
+        found = _find(citation.text, sentence)
+        if found is None:  # a generative answer's sentence, or two quotes joined: try sentence by sentence
+            for part in re.split(r"(?<=[.!?”\"])\s+", sentence):
+                if len(part.split()) >= 4 and (piece := _find(citation.text, part)):
+                    spans.append(piece)
+        else:
+            spans.append(found)
+    return sorted(set(spans))
+
+
+def answer_span(citation: Citation, short: str, spans: Sequence[Span]) -> Span | None:
+    """The exact answer inside the passage: the citation's answer offsets when valid, else `short` found
+    (case-insensitively) inside one of the quoted spans."""
+    start, end = citation.answer_start - citation.start, citation.answer_end - citation.start
+    if citation.answer_end > citation.answer_start and 0 <= start < end <= len(citation.text):
+        return start, end
+    if short.strip():
+        for s, e in spans:
+            found = citation.text.lower().find(short.strip().lower(), s, e)
+            if found >= 0:
+                return found, found + len(short.strip())
     return None
 
 
-def passage_html(citation: Citation) -> str:
-    """The cited passage, escaped, with the cited sentence highlighted."""
-    return highlight_html(citation.text, inner=quote_span(citation))
+def covered(text: str, spans: Sequence[Span]) -> float:
+    """The share of `text`'s non-space characters inside `spans`."""
+    marked: set[int] = set()
+    for s, e in spans:
+        marked.update(range(max(0, s), min(len(text), e)))
+    total = sum(1 for ch in text if not ch.isspace())
+    inside = sum(1 for i in marked if not text[i].isspace())
+    return inside / total if total else 0.0
 
 
-def article_spans(article_text: str, passage_text: str, start: int, end: int) -> tuple[int, int] | None:
+def with_context(
+    article_text: str, start: int, end: int, *, chars: int = 400, min_words: int = 12
+) -> tuple[str, int]:
+    """The article's text from `start` to `end` with whole sentences around it: on each side, the fewest
+    that make `min_words` words, within `chars` characters. Returns the text and its offset in the article."""
+    if not (0 <= start < end <= len(article_text)):
+        return "", 0
+    low = max(0, start - chars)
+    left = article_text[low:start].rstrip()
+    starts = [0] if low == 0 else []
+    starts += [m.end() for m in _SENTENCE_END.finditer(left)]
+    begin = start
+    for b in reversed(starts):
+        begin = low + b
+        if len(left[b:].split()) >= min_words:
+            break
+    right = article_text[end : end + chars]
+    finish = end
+    for stop in _SENTENCE_END.finditer(right):
+        finish = end + stop.start() + len(stop.group(0).rstrip())
+        if len(right[: stop.start()].split()) >= min_words:
+            break
+    else:
+        if end + chars >= len(article_text):
+            finish = len(article_text)
+    while begin < start and article_text[begin].isspace():
+        begin += 1
+    return article_text[begin:finish].rstrip(), begin
+
+
+def passage_html(citation: Citation, answer_text: str = "", n: int = 1, short: str = "") -> str:
+    """The cited passage, escaped, with every sentence the answer quotes from it highlighted and the exact
+    answer in bold."""
+    spans = quote_spans(citation, answer_text, n)
+    return highlight_html(citation.text, quotes=spans, bold=answer_span(citation, short, spans))
+
+
+def card_html(
+    citation: Citation, article_text: str, answer_text: str = "", n: int = 1, short: str = ""
+) -> str:
+    """A source card's text. When the quotes fill (nearly) the whole passage, a highlight would say nothing:
+    the passage is shown inside its neighbouring sentences from the article, the quote highlighted."""
+    spans = quote_spans(citation, answer_text, n)
+    if covered(citation.text, spans) < 0.9 or not article_text:
+        return highlight_html(citation.text, quotes=spans, bold=answer_span(citation, short, spans))
+    where = article_spans(article_text, citation.text, citation.start, citation.end)
+    if where is None:
+        return highlight_html(citation.text, quotes=spans, bold=answer_span(citation, short, spans))
+    context, offset = with_context(article_text, *where)
+    shift = where[0] - offset
+    moved = [(s + shift, e + shift) for s, e in spans]
+    bold = answer_span(citation, short, spans)
+    return highlight_html(context, quotes=moved, bold=(bold[0] + shift, bold[1] + shift) if bold else None)
+
+
+def article_spans(article_text: str, passage_text: str, start: int, end: int) -> Span | None:
     """Where a passage lies in its article: the recorded offsets when they match, else a search."""
     if 0 <= start < end <= len(article_text) and article_text[start:end] == passage_text:
         return start, end
-    found = article_text.find(passage_text) if passage_text else -1
-    if found >= 0:
-        return found, found + len(passage_text)
-    return None
+    return _find(article_text, passage_text) if passage_text else None
 
 
-def article_html_for_citation(article_text: str, citation: Citation) -> str:
-    """A whole article, escaped, with the cited passage marked and its cited sentence highlighted."""
+def article_html_for_citation(
+    article_text: str, citation: Citation, answer_text: str = "", n: int = 1
+) -> str:
+    """A whole article, escaped, with the cited passage marked and the sentences quoted from it highlighted."""
     outer = article_spans(article_text, citation.text, citation.start, citation.end)
-    inner: tuple[int, int] | None = None
-    if citation.quote:
-        inner = article_spans(article_text, citation.quote, citation.quote_start, citation.quote_end)
-    return highlight_html(article_text, outer=outer, inner=inner)
-
-
-def article_html_for_passage(article_text: str, passage: Passage) -> str:
-    """A whole article, escaped, with one passage marked."""
-    outer = article_spans(article_text, passage.text, passage.start, passage.end)
-    return highlight_html(article_text, outer=outer)
+    quotes: list[Span] = []
+    if outer is not None:
+        quotes = [(s + outer[0], e + outer[0]) for s, e in quote_spans(citation, answer_text, n)]
+    elif citation.quote:
+        found = article_spans(article_text, citation.quote, citation.quote_start, citation.quote_end)
+        quotes = [found] if found else []
+    return highlight_html(article_text, outer=outer, quotes=quotes)
 
 
 def search_html(text: str, term: str, *, limit: int = 500) -> str:
@@ -134,21 +283,77 @@ def search_html(text: str, term: str, *, limit: int = 500) -> str:
     term = term.strip()
     if not term:
         return _escape_lines(text)
-    parts: list[str] = []
-    pos = 0
-    for count, match in enumerate(re.finditer(re.escape(term), text, flags=re.IGNORECASE)):
-        if count >= limit:
-            break
-        parts.append(_escape_lines(text[pos : match.start()]))
-        parts.append(f'<mark style="{QUOTE_STYLE}">{_escape_lines(match.group(0))}</mark>')
-        pos = match.end()
-    parts.append(_escape_lines(text[pos:]))
-    return "".join(parts)
+    spans = [m.span() for m in re.finditer(re.escape(term), text, flags=re.IGNORECASE)][:limit]
+    return highlight_html(text, quotes=spans)
 
 
 def count_matches(text: str, term: str) -> int:
     term = term.strip()
     return len(re.findall(re.escape(term), text, flags=re.IGNORECASE)) if term else 0
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def answer_html(text: str, card_keys: Mapping[int, str]) -> str:
+    """The answer, escaped, its [n] markers turned into links to the source cards (`card_keys[n]` is the card's
+    Streamlit key; the page's script scrolls to it and opens it). Markers without a card stay plain text."""
+    parts: list[str] = []
+    pos = 0
+    for match in _MARKER.finditer(text):
+        parts.append(_escape_lines(text[pos : match.start()]))
+        n = int(match.group(1))
+        key = card_keys.get(n)
+        if key:
+            parts.append(
+                f'<a class="mq-cite" href="#{html.escape(key)}" data-card="{html.escape(key)}" '
+                f'title="Show source {n}">[{n}]</a>'
+            )
+        else:
+            parts.append(html.escape(match.group(0)))
+        pos = match.end()
+    parts.append(_escape_lines(text[pos:]))
+    return "".join(parts)
+
+
+def copy_text(answer: Answer) -> str:
+    """An answer as plain text for the clipboard: the short answer, the answer, then its sources."""
+    lines = [answer.short.strip()] if answer.short.strip() else []
+    lines.append(answer.text.strip())
+    if answer.answered and answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for n, c in enumerate(answer.citations, 1):
+            lines.append(source_heading(n, c.title, c.outlet, display_date(c.date) if c.date else ""))
+    return "\n".join(lines)
+
+
+def copy_button_html(text: str, *, label: str = "Copy answer") -> str:
+    """A button the page's script copies `text` from (held escaped in an attribute, never as markup)."""
+    held = html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "&#10;")  # one line of HTML
+    return (
+        f'<button type="button" class="mq-copy" data-copy="{held}" '
+        f'title="Copy the answer and its sources">{html.escape(label)}</button>'
+    )
+
+
+# --------------------------------------------------------------------------- dates, outlets, headings
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+NO_DATE = "date not given"
+
+
+def display_date(value: str) -> str:
+    """A date a reader can place: ISO dates as "15 Aug 2022", dates without a year as "date not given"."""
+    value = (value or "").strip()
+    iso = _ISO_DATE.match(value)
+    if iso:
+        try:
+            return Date(int(iso[1]), int(iso[2]), int(iso[3])).strftime("%-d %b %Y")
+        except ValueError:
+            return NO_DATE
+    return value if _YEAR.search(value) else NO_DATE
 
 
 def byline(outlet: str, date: str) -> str:
@@ -161,6 +366,9 @@ def source_heading(n: int, title: str, outlet: str = "", date: str = "") -> str:
     line = f"[{n}] {title.strip() or 'Untitled article'}"
     meta = byline(outlet, date)
     return f"{line} — {meta}" if meta else line
+
+
+# --------------------------------------------------------------------------- conversation
 
 
 def history_for(messages: Iterable[Mapping[str, Any]]) -> list[Turn]:
@@ -182,6 +390,16 @@ def history_for(messages: Iterable[Mapping[str, Any]]) -> list[Turn]:
                 turns.extend([pending, {"role": "assistant", "content": content}])
             pending = None
     return turns
+
+
+def question_for(messages: Sequence[Mapping[str, Any]], message_id: str) -> str:
+    """The user question an assistant message answers ("" when there is none)."""
+    for i, message in enumerate(messages):
+        if message.get("id") == message_id:
+            for earlier in reversed(messages[:i]):
+                if earlier.get("role") == "user":
+                    return str(earlier.get("content", ""))
+    return ""
 
 
 def engine_lines(settings: Settings) -> list[str]:

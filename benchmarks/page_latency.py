@@ -1,8 +1,11 @@
-"""Page latency in a real browser: `streamlit run` to the first answer, Enter to the first words, reloads.
+"""Page latency in a real browser: `streamlit run app.py` to the chat box and to the first answer (several
+cold starts, median), Enter to the first words of a warm answer, and one model load per server process.
 
-Usage (on a built index; the repo's vectorstore/ unless MALI_QA_VECTORSTORE_DIR says otherwise):
-    .venv/bin/python benchmarks/page_latency.py [--questions 8] [--screenshot docs/screenshot.png]
+Usage:
+    .venv/bin/python benchmarks/page_latency.py [--vectorstore vectorstore] [--runs 5] [--questions 8]
 Writes benchmarks/results/page_latency.json. Needs /usr/bin/chromium and /usr/bin/chromedriver.
+Each run starts a fresh headless Chromium first (the visitor's browser is already open), then the server,
+loads the page as soon as the server is healthy and asks as soon as the chat box can be typed in.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ WARM_QUESTIONS = (
     "Why did France leave?",
     "What is Operation Barkhane?",
 )
-TARGETS = {"start_to_first_answer_s": 3.0, "enter_to_first_words_ms": 300.0}
+TARGETS = {"start_to_chat_box_s": 2.0, "start_to_first_answer_s": 4.0, "enter_to_first_words_ms": 300.0}
 
 # Installed before Enter is pressed: records when Enter goes down and when the new answer shows its first words.
 OBSERVE_JS = """
@@ -148,10 +151,88 @@ def ask(driver: Any, question: str) -> dict[str, float]:
     }
 
 
+def cold_start(
+    env: dict[str, str], tmp: Path, run: int, warm_questions: int, screenshot: Path | None
+) -> dict[str, Any]:
+    """One server start in front of an open browser: the times to healthy, to the chat box and to the first
+    answer; with `warm_questions`, then warm questions, a reload, and the server log's model loads."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp / f"streamlit-{run}.log"
+    driver = start_browser(tmp / f"profile-{run}")  # the user's browser is already open
+    log = log_path.open("wb")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    result: dict[str, Any] = {}
+    try:
+        wait_healthy(url, proc)
+        healthy = time.monotonic()
+        driver.get(url)
+        box = WebDriverWait(driver, 120, poll_frequency=0.02).until(
+            ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+        )
+        input_ready = time.monotonic()
+        box.send_keys(FIRST_QUESTION)
+        box.send_keys(Keys.ENTER)
+        first_answer = wait_answer(driver, 0)
+        result = {
+            "start_to_healthy_s": round(healthy - started, 2),
+            "start_to_chat_box_s": round(input_ready - started, 2),
+            "start_to_first_answer_s": round(first_answer - started, 2),
+        }
+        if screenshot:
+            wait_idle(driver)
+            time.sleep(0.3)  # let the last elements paint
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(screenshot))
+        if warm_questions:
+            wait_idle(driver)
+            result["warm"] = [ask(driver, q) for q in WARM_QUESTIONS[:warm_questions]]
+            driver.get(
+                url
+            )  # a new session (a reload would restore this conversation): the index stays loaded
+            WebDriverWait(driver, 60).until(
+                ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+            )
+            result["after_new_session"] = ask(driver, FIRST_QUESTION)
+    except Exception:
+        driver.save_screenshot(str(Path(tempfile.gettempdir()) / "page-latency-failure.png"))
+        print(log_path.read_text(encoding="utf-8", errors="replace")[-3000:], file=sys.stderr)
+        raise
+    finally:
+        driver.quit()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        log.close()
+    loads = [
+        line
+        for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if LOAD_LINE in line
+    ]
+    result["model_load_lines"] = loads
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--runs", type=int, default=5, help="cold starts to time (the median is reported)")
     parser.add_argument("--questions", type=int, default=len(WARM_QUESTIONS), help="warm questions to time")
     parser.add_argument("--screenshot", type=Path, help="save the page after the first answer here")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -168,13 +249,13 @@ def main() -> int:
         "PYTHONUNBUFFERED": "1",
         "MALI_QA_ENGINE": "offline",
     }
-    # Context for the cold start: what importing the package alone costs on this machine right now.
+    # Context for the cold start: what importing the package's answering half costs on this machine now.
     began = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import mali_qa.library"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import mali_qa.service"], env=env, check=True)
     import_seconds = time.monotonic() - began
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="page-latency-") as tmp:
+        env["MALI_QA_FEEDBACK_FILE"] = str(Path(tmp) / "feedback.jsonl")
         if args.vectorstore is None:
             from mali_qa import Settings
             from mali_qa.library import reingest
@@ -185,87 +266,55 @@ def main() -> int:
             env["MALI_QA_VECTORSTORE_DIR"] = str(store)
         else:
             env["MALI_QA_VECTORSTORE_DIR"] = str(args.vectorstore.resolve())
-        log_path = Path(tmp) / "streamlit.log"
-        driver = start_browser(Path(tmp) / "profile")  # the user's browser is already open
-        log = log_path.open("wb")
-        command = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--browser.gatherUsageStats", "false",
-        ]  # fmt: skip
-        started = time.monotonic()
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_healthy(url, proc)
-            healthy = time.monotonic()
-            from selenium.webdriver.common.by import By
-            from selenium.webdriver.common.keys import Keys
-            from selenium.webdriver.support import expected_conditions as ec
-            from selenium.webdriver.support.ui import WebDriverWait
-
-            driver.get(url)
-            box = WebDriverWait(driver, 120).until(
-                ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+        runs = []
+        for run in range(args.runs):
+            last = run == args.runs - 1
+            runs.append(
+                cold_start(
+                    env, Path(tmp), run, args.questions if last else 0, args.screenshot if last else None
+                )
             )
-            input_ready = time.monotonic()
-            box.send_keys(FIRST_QUESTION)
-            box.send_keys(Keys.ENTER)
-            first_answer = wait_answer(driver, 0)
-            if args.screenshot:
-                wait_idle(driver)
-                time.sleep(0.3)  # let the last elements paint
-                args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-                driver.save_screenshot(str(args.screenshot))
-
-            warm = [ask(driver, q) for q in WARM_QUESTIONS[: args.questions]]
-            driver.refresh()  # a new session: the cached index must survive it
-            WebDriverWait(driver, 60).until(
-                ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+            print(
+                f"run {run + 1}: " + json.dumps({k: v for k, v in runs[-1].items() if k.endswith("_s")}),
+                file=sys.stderr,
             )
-            after_reload = ask(driver, FIRST_QUESTION)
-        except Exception:
-            driver.save_screenshot(str(Path(tempfile.gettempdir()) / "page-latency-failure.png"))
-            print(log_path.read_text(encoding="utf-8", errors="replace")[-3000:], file=sys.stderr)
-            raise
-        finally:
-            driver.quit()
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
-            log.close()
-        server_log = log_path.read_text(encoding="utf-8", errors="replace")
 
-    loads = [line for line in server_log.splitlines() if LOAD_LINE in line]
+    def median(key: str) -> float:
+        return round(statistics.median(r[key] for r in runs), 2)
+
+    warm = runs[-1]["warm"]
+    loads = runs[-1]["model_load_lines"]
     first_words = [w["first_words_ms"] for w in warm]
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
-            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+            "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
         "engine": "offline",
-        "import_mali_qa_s": round(import_seconds, 2),
-        "start_to_healthy_s": round(healthy - started, 2),
-        "start_to_chat_input_s": round(input_ready - started, 2),
-        "start_to_first_answer_s": round(first_answer - started, 2),
+        "import_mali_qa_service_s": round(import_seconds, 2),
+        "runs": len(runs),
+        "start_to_healthy_s": median("start_to_healthy_s"),
+        "start_to_chat_box_s": median("start_to_chat_box_s"),
+        "start_to_first_answer_s": median("start_to_first_answer_s"),
+        "cold_starts": [{k: v for k, v in r.items() if k.endswith("_s")} for r in runs],
         "enter_to_first_words_ms": {
             "median": round(statistics.median(first_words), 1),
             "max": round(max(first_words), 1),
             "samples": first_words,
         },
         "enter_to_full_answer_ms_median": round(statistics.median(w["full_answer_ms"] for w in warm), 1),
-        "after_page_reload": after_reload,
+        "after_new_session": runs[-1]["after_new_session"],
         "model_loads": len(loads),
         "model_load_lines": loads,
         "targets": TARGETS,
         "meets": {
-            "start_to_first_answer_s": first_answer - started < TARGETS["start_to_first_answer_s"],
+            "start_to_chat_box_s": median("start_to_chat_box_s") <= TARGETS["start_to_chat_box_s"],
+            "start_to_first_answer_s": median("start_to_first_answer_s")
+            <= TARGETS["start_to_first_answer_s"],
             "enter_to_first_words_ms": statistics.median(first_words) < TARGETS["enter_to_first_words_ms"],
             "one_model_load": len(loads) == 1,
         },

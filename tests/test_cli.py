@@ -33,8 +33,15 @@ def test_ask_json(built_settings: Any) -> None:
     assert data["answered"] and "59" in data["text"] and data["citations"][0]["source"]
 
 
+def test_ask_prints_the_short_answer_first(built_settings: Any) -> None:
+    done = _run(["ask", "How many French soldiers were killed in Mali?"], built_settings)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "59"  # the exact answer, then the quotes
+    assert "59 French soldiers were killed" in done.stdout
+
+
 def test_ask_prints_sources(built_settings: Any) -> None:
-    done = _run(["ask", "Who controlled the Wagner Group?"], built_settings)
+    done = _run(["ask", "Who are the Wagner Group in Mali?"], built_settings)
     assert done.returncode == 0 and "[1]" in done.stdout and "Prigozhin" in done.stdout
 
 
@@ -64,7 +71,7 @@ def test_chat_keeps_history(built_settings: Any) -> None:
     environ = {**os.environ, "MALI_QA_VECTORSTORE_DIR": str(built_settings.vectorstore_dir)}
     done = subprocess.run(
         [sys.executable, "-m", "mali_qa.cli", "chat"],
-        input="Who controlled the Wagner Group?\nAnd what happened to him?\n\n",
+        input="Who are the Wagner Group in Mali?\nAnd what happened to him?\n\n",
         capture_output=True,
         text=True,
         env=environ,

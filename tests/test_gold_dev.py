@@ -1,5 +1,6 @@
 """The shared development gold set through `ask`, offline: floors just under today's scores, so that a
-regression fails CI (see ../shared/eval/FORMAT.md for the format)."""
+regression fails CI (see ../shared/eval/FORMAT.md for the format). The learned engine is fitted on this set
+among others, so these are in-sample figures: the held-out ones are gated by scripts/fit_scorer.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from mali_qa import ask
 pytestmark = pytest.mark.integration
 
 GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "gold_dev.jsonl"
-FLOORS = {"accuracy": 0.92, "abstention": 0.95, "citation": 0.9}
+FLOORS = {"accuracy": 0.89, "abstention": 0.95, "citation": 0.85}
 
 
 def _norm(s: str) -> str:

@@ -17,7 +17,8 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "gold_dev.jsonl"
 TYPES = {"factoid", "date", "numeric", "list", "multi-doc", "unanswerable", "follow-up"}
 MAX_WORDS = 100
 
-GOLD_FILES = [pytest.param(GOLD, id="gold")]
+BANK = sorted((ROOT / "eval" / "bank").glob("*.jsonl"))
+GOLD_FILES = [pytest.param(GOLD, id="gold"), *(pytest.param(p, id=p.stem) for p in BANK)]
 if DEV.exists():
     GOLD_FILES.append(pytest.param(DEV, id="gold_dev"))
 
@@ -140,3 +141,11 @@ def test_project_gold_does_not_copy_dev_questions() -> None:
         pytest.skip("no shared dev set")
     dev = {norm(item["question"]) for item in load(DEV)}
     assert not [item["id"] for item in load(GOLD) if norm(item["question"]) in dev]
+
+
+def test_the_question_bank_is_large_and_a_third_unanswerable() -> None:
+    items = [item for path in BANK for item in load(path)]
+    unanswerable = [item for item in items if item["type"] == "unanswerable"]
+    assert len(items) >= 300
+    assert len(unanswerable) >= len(items) / 3 - 1
+    assert len({item["id"] for item in items}) == len(items)

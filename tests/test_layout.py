@@ -27,6 +27,7 @@ LAYERS = {
     "mali_qa.library": 5,
     "mali_qa.cli": 6,
     "mali_qa.eval": 6,
+    "mali_qa.server": 6,
 }
 LIGHT = ("mali_qa", "mali_qa.types", "mali_qa.errors", "mali_qa.config", "mali_qa.text", "mali_qa.cache")
 #: The documented extension points of the llama-index base classes we subclass.

@@ -74,3 +74,51 @@ def test_the_weights_file_round_trips() -> None:
     scorer = shipped_scorer()
     again = Scorer.from_dict(scorer.to_dict())
     assert again.threshold == scorer.threshold and again.sentence.names == SENTENCE_FEATURES
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "short"),
+    [
+        (
+            "How many troops did France have in Mali?",
+            "France had about 2,400 troops in Mali in February.",
+            "2,400",
+        ),
+        (
+            "Who controlled the Wagner Group?",
+            "Yevgeny Prigozhin, who controlled the Wagner Group, was killed.",
+            "Yevgeny Prigozhin",
+        ),
+        (
+            "On what date did they criticize it?",
+            "On December 23, a group of Western countries criticized it.",
+            "December 23",
+        ),
+        (
+            "When did the soldiers leave?",
+            "The soldiers crossed the border on Monday.",
+            "Monday (the articles give no calendar date)",
+        ),
+        (
+            "What was the operation called?",
+            "France intervened in 2013 during Operation Serval.",
+            "Operation Serval",
+        ),
+    ],
+)
+def test_the_short_answer_is_the_asked_thing_inside_the_quote(
+    question: str, sentence: str, short: str
+) -> None:
+    from mali_qa.answer.question import parts
+    from mali_qa.answer.short import short_answer
+
+    found = short_answer(parts(question)[0], sentence, 100)
+    assert found is not None and found.shown == short
+    assert sentence[found.start - 100 : found.end - 100] == found.text
+
+
+def test_no_short_answer_when_the_question_already_names_it() -> None:
+    from mali_qa.answer.question import parts
+    from mali_qa.answer.short import short_answer
+
+    assert short_answer(parts("Where is Timbuktu?")[0], "Timbuktu lies in the north.", 0) is None

@@ -52,7 +52,9 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any]:
     (folder / "h_link.txt").symlink_to(outside / "secret.txt")
     (folder / "i_no_article.html").write_text("<html><body><nav>Home</nav></body></html>")
     (folder / "j_whitespace.md").write_text("   \n\n\t\n")
-    settings = Settings.from_env(env_file=os.devnull, seeds_dir=folder, vectorstore_dir=base / "store")
+    settings = Settings.from_env(
+        env_file=os.devnull, seeds_dir=folder, vectorstore_dir=base / "store", offline_engine="rules"
+    )  # the folder's repair is tested here, not which sentence answers
     report = ingest(settings)
     return settings, report
 
@@ -187,9 +189,9 @@ def test_add_article_never_writes_outside_the_folder(tmp_path: Path) -> None:
         add_article("blank.txt", b"  \n ", settings)
     added = _tree(tmp_path) - before
     assert all(a.startswith("nested/articles/") or a.startswith("store") for a in added), added
-    assert {p.name for p in folder.iterdir()} >= {"escape.txt", "x.txt", "x2.md", "linked.txt"}
+    assert {p.name for p in folder.iterdir()} >= {"escape.txt", "x.txt", "x2.md", "linked-2.txt"}
     assert (tmp_path / "victim.txt").read_text() == "untouched"
-    assert not (folder / "linked.txt").is_symlink()  # the upload replaced the link, not its target
+    assert (folder / "linked.txt").is_symlink()  # an upload never replaces a file (issue 12, finding 5)
     assert not (tmp_path / "escape.txt").exists() and not Path("/abs/x.txt").exists()
     api.reset()
 

@@ -39,7 +39,13 @@ HOSTILE = [
 ]
 WORDS = ["Wagner", "Mali", "France", "Russia", "troops", "Bamako", "When", "Who", "did", "leave", "?", "the"]
 
-questions_like = st.lists(st.sampled_from(HOSTILE + WORDS), min_size=0, max_size=15).map(" ".join)
+#: Any code point at all: lone surrogates, noncharacters, unassigned and private-use ones included (the
+#: default text strategy leaves surrogates out, which is how issue 12's `"\ud800 ..."` crash was missed).
+every_point = st.characters(codec=None, exclude_categories=())
+any_text = st.text(every_point, max_size=300)
+questions_like = st.lists(
+    st.one_of(st.sampled_from(HOSTILE + WORDS), st.text(every_point, min_size=1, max_size=3)), max_size=15
+).map(" ".join)
 control = st.text(alphabet=st.characters(categories=["Cc", "Cf", "Zs", "Zl", "Zp"]), max_size=60)
 long_text = st.builds(
     lambda piece, n: (piece * n)[:20_000],
@@ -48,7 +54,10 @@ long_text = st.builds(
 )
 near_limit = st.builds(lambda w, n: " ".join([w] * n), st.sampled_from(WORDS), st.integers(150, 260))
 mixed = st.builds(
-    lambda a, b, c: a + b + c, st.text(max_size=80), st.sampled_from(HOSTILE), st.text(max_size=80)
+    lambda a, b, c: a + b + c,
+    st.text(every_point, max_size=80),
+    st.sampled_from(HOSTILE + WORDS),
+    st.text(every_point, max_size=80),
 )
 not_text = st.one_of(
     st.none(),
@@ -60,7 +69,12 @@ not_text = st.one_of(
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
     st.tuples(st.text(max_size=5)),
 )
-anything = st.one_of(st.text(max_size=300), control, long_text, near_limit, questions_like, mixed, not_text)
+history_like = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": any_text}), max_size=4
+)
+anything = st.one_of(
+    any_text, st.text(max_size=300), control, long_text, near_limit, questions_like, mixed, not_text
+)
 
 
 def check_answer(answer: Answer) -> None:
@@ -88,11 +102,11 @@ def test_any_input_gives_an_answer_or_a_mali_qa_error(built_settings: Any) -> No
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(anything)
-    def check(value: Any) -> None:
+    @given(anything, st.one_of(st.none(), history_like))
+    def check(value: Any, history: Any) -> None:
         start = time.perf_counter()
         try:
-            answer = ask(value, settings=built_settings)
+            answer = ask(value, history=history, settings=built_settings)
         except MaliQAError as exc:
             assert str(exc) and "\n" not in str(exc)
             seen["errors"] += 1
@@ -144,3 +158,71 @@ def test_cli_bad_question_is_one_line_and_exit_1(question: str, built_settings: 
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mali-qa: error: "), done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- the CLI, on any code point and on bytes that are not UTF-8 -------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_answers_any_text_with_an_answer_or_one_line(
+    built_settings: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mali-qa ask` in this process (its argument parsing, printing and error handling) on any text."""
+    from mali_qa import cli
+    from mali_qa import service as api
+
+    monkeypatch.setenv("MALI_QA_VECTORSTORE_DIR", str(built_settings.vectorstore_dir))
+    monkeypatch.setenv("MALI_QA_SEEDS_DIR", str(built_settings.seeds_dir))
+    monkeypatch.setenv("MALI_QA_ENGINE", "offline")
+    api.reset()
+    seen = {0: 0, 1: 0}
+
+    @hsettings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(any_text, questions_like, mixed))
+    def check(text: str) -> None:
+        code = cli.main(["ask", text])
+        out, err = capsys.readouterr()
+        assert code in (0, 1) and "Traceback" not in err
+        if code == 0:
+            assert out.strip() and not err
+        else:
+            assert err.startswith("mali-qa: error: ") and err.count("\n") == 1
+        seen[code] += 1
+
+    check()
+    api.reset()
+    print(f"\nCLI property: {seen[0]} answers, {seen[1]} one-line errors")
+    assert seen[0] > 20 and seen[1] > 5  # both paths were exercised
+
+
+@pytest.mark.slow
+def test_cli_process_on_arguments_that_are_not_utf8(built_settings: Any) -> None:
+    """The real process, its argv decoded by Python: 12 byte strings, lone surrogates' bytes included."""
+    env = {
+        **os.environ,
+        "MALI_QA_VECTORSTORE_DIR": str(built_settings.vectorstore_dir),
+        "MALI_QA_SEEDS_DIR": str(built_settings.seeds_dir),
+        "MALI_QA_ENGINE": "offline",
+        "PYTHONIOENCODING": "utf-8:strict",
+    }
+    runs = []
+
+    @hsettings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.one_of(any_text, questions_like).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.binary(max_size=20),
+    )
+    def check(text: bytes, noise: bytes) -> None:
+        arg = (text + noise).replace(b"\0", b"")
+        done = subprocess.run(
+            [sys.executable.encode(), b"-m", b"mali_qa.cli", b"ask", arg],
+            capture_output=True,
+            env=env,
+            timeout=180,
+        )
+        runs.append(done.returncode)
+        assert done.returncode in (0, 1) and b"Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.returncode == 0 or len(done.stderr.splitlines()) == 1, done.stderr
+
+    check()
+    print(f"\nCLI processes: {runs.count(0)} answers, {runs.count(1)} one-line errors")

@@ -82,6 +82,11 @@ def test_script_in_an_article_shows_as_text(hostile_server: str, browser: Any) -
         "return Array.from(document.querySelectorAll('script')).filter(s => s.text.includes('__pwned')).length"
     )
     assert scripts == 0
+    # the copy button holds the same text as an attribute value, never as markup
+    from selenium.webdriver.common.by import By
+
+    held = browser.find_elements(By.CSS_SELECTOR, "button.mq-copy")[-1].get_attribute("data-copy")
+    assert "<script>window.__pwned = 1;</script>" in held
 
 
 def test_ten_sessions_at_once_keep_answering(hostile_server: str, browser: Any) -> None:

@@ -43,7 +43,11 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     shutil.copytree(SEEDS, folder)
     (folder / f"{PLANTED_ID}.txt").write_text(PLANTED, encoding="utf-8")
     settings = Settings.from_env(
-        env_file=os.devnull, seeds_dir=folder, vectorstore_dir=base / "store", engine="offline"
+        env_file=os.devnull,
+        seeds_dir=folder,
+        vectorstore_dir=base / "store",
+        engine="offline",
+        offline_engine="rules",  # planted text and key handling are tested here, not answer quality
     )
     report = ingest(settings)
     assert PLANTED_ID in report.added
@@ -103,6 +107,7 @@ def test_planted_text_is_at_most_quoted_never_obeyed(planted: Settings, question
 def keyed(monkeypatch: pytest.MonkeyPatch, planted: Settings) -> Iterator[Settings]:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("MALI_QA_ENGINE", "offline")
+    monkeypatch.setenv("MALI_QA_OFFLINE_ENGINE", "rules")
     monkeypatch.setenv("MALI_QA_SEEDS_DIR", str(planted.seeds_dir))
     monkeypatch.setenv("MALI_QA_VECTORSTORE_DIR", str(planted.vectorstore_dir))
     api.reset()

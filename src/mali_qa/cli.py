@@ -1,11 +1,14 @@
-"""The `mali-qa` command: ingest, ask, chat and eval; errors become one line and a non-zero exit."""
+"""The `mali-qa` command: ingest, ask, chat, eval and serve; errors become one line and a non-zero exit."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,13 @@ from mali_qa.errors import MaliQAError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+#: The exit code of a command whose output pipe was closed (`| head`), as if killed by SIGPIPE.
+EXIT_PIPE = 141
+CHAT_HELP = """Commands:
+  /help   this list
+  /new    start a new conversation (asks first)
+  /quit   leave (or Ctrl-D)
+Anything else is a question about the articles; follow-up questions use the conversation so far."""
 
 
 def _settings() -> Any:
@@ -27,7 +37,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings()
     folder = Path(args.folder) if args.folder else None
-    report = ingest(settings, folder, rebuild=args.rebuild, progress=not args.quiet)
+    report = ingest(
+        settings,
+        folder,
+        rebuild=args.rebuild,
+        progress=not args.quiet,
+        allow_empty=args.allow_empty,
+        lock_wait=LOCK_GRACE_SECONDS,
+    )
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(report.summary())
@@ -40,13 +57,24 @@ def _print_answer(answer: Any, as_json: bool) -> None:
         data.pop("retrieved", None)
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    if answer.short:  # the exact answer, in bold on a terminal, above the quotes
+        print(_bold(answer.short) + "\n")
     print(answer.text)
     if answer.notice:
         print(f"\n({answer.notice})")
     for i, c in enumerate(answer.citations, 1):
         where = ", ".join(x for x in (c.outlet, c.date) if x)
         print(f"\n[{i}] {c.title}" + (f" ({where})" if where else "") + f" · {c.source}")
-        print(f"    “{c.quote or c.text}”")
+        print(f"    {_quoted(c.quote or c.text)}")
+
+
+def _bold(text: str) -> str:
+    return f"\033[1m{text}\033[0m" if sys.stdout.isatty() else text
+
+
+def _quoted(text: str) -> str:
+    """The quote in quotation marks, unless it already opens with one (the article's own)."""
+    return text if text[:1] in "“\"‘'«" else f"“{text}”"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -62,25 +90,48 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from mali_qa.types import Turn
 
     history: list[Turn] = []
-    print("Ask about the articles. An empty line or Ctrl-D quits; /new starts over.")
+    print("Ask about the articles. /help lists the commands; /quit or Ctrl-D leaves.")
     while True:
-        try:
-            question = input("you> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
+        line = _read_line("you> ")
+        if line is None or line in ("/quit", "/exit"):
             return 0
-        if not question:
-            return 0
-        if question == "/new":
-            history = []
+        if not line:
+            continue
+        if line == "/help":
+            print(CHAT_HELP)
+            continue
+        if line == "/new":
+            if not history:
+                print("This is a new conversation already.")
+            elif _confirm("Forget this conversation and start over? [y/N] "):
+                history = []
+                print("New conversation.")
+            else:
+                print("Kept the conversation.")
+            continue
+        if line.startswith("/"):
+            print(f"unknown command {line.split()[0]!r}: /help lists the commands")
             continue
         try:
-            answer = ask(question, history=history)
+            answer = ask(line, history=history)
         except MaliQAError as exc:
             print(f"error: {exc}")
             continue
         _print_answer(answer, False)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer.text}]
+
+
+def _confirm(prompt: str) -> bool:
+    return (_read_line(prompt) or "").lower() in ("y", "yes")
+
+
+def _read_line(prompt: str) -> str | None:
+    """One line of input, stripped; None at Ctrl-D or Ctrl-C (the chat ends)."""
+    try:
+        return input(prompt).strip()
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return None
 
 
 def _debug() -> bool:
@@ -99,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", help="folder of .txt, .md and .html articles")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-empty", action="store_true", help="let a folder with no articles empty the index")
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("ask", help="answer one question with cited passages")
     p.add_argument("question")
@@ -108,28 +160,85 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="a conversation in the terminal, with follow-up questions")
     p.set_defaults(func=cmd_chat)
     from mali_qa.eval.command import add_command
+    from mali_qa.server.command import add_command as add_serve
 
     add_command(sub)
+    add_serve(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    debug = _debug()
+    _quiet_libraries(verbose=args.verbose, debug=debug)
+    _tolerant_streams()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, not at exit
+        return code
     except MaliQAError as exc:
-        if _debug():
+        if debug:
             raise
         print(f"mali-qa: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("mali-qa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_PIPE
+    except OSError as exc:
+        if debug or exc.errno not in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT):
+            raise
+        _drop_stdout()
+        print(f"mali-qa: error: cannot write the output ({os.strerror(exc.errno)})", file=sys.stderr)
+        return EXIT_ERROR
+
+
+#: Seconds `mali-qa ingest` waits for the lock before saying another ingest is running.
+LOCK_GRACE_SECONDS = 3.0
+
+
+def _quiet_libraries(*, verbose: bool, debug: bool) -> None:
+    """Only mali-qa's own messages (warnings, or INFO with -v); other libraries' log lines, Python
+    warnings and progress bars only with MALI_QA_DEBUG. A host that set up logging keeps its own."""
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    if not logging.root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        handler.setLevel(level)  # a library that set its own logger to DEBUG (bm25s) stops here
+        if not debug:
+            handler.addFilter(_own_or_serious)
+        logging.root.addHandler(handler)
+        logging.root.setLevel(level)
+    if not debug:
+        warnings.filterwarnings("ignore", module=r"(?!mali_qa)")
+        os.environ.setdefault("DISABLE_TQDM", "1")  # bm25s's progress bars
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _own_or_serious(record: logging.LogRecord) -> bool:
+    return record.name.startswith("mali_qa") or record.levelno >= logging.ERROR
+
+
+def _tolerant_streams() -> None:
+    """Bytes that are not UTF-8 in a chat line never end the session (they are dropped as the question is
+    cleaned), and an answer never fails to print on a terminal that cannot show a character."""
+    for stream, errors in ((sys.stdin, "surrogateescape"), (sys.stdout, "replace"), (sys.stderr, "replace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=errors)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of the unwritten text stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

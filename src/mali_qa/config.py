@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -51,9 +52,9 @@ class Settings(BaseSettings):
         default="auto",
         description="Answer engine: auto (openai when a key or base URL is set), offline, openai",
     )
-    offline_engine: Literal["rules", "learned"] = Field(
-        default="rules",
-        description="Offline engine: rules (hand-set scoring) or learned (fitted scorer, experimental)",
+    offline_engine: Literal["learned", "rules"] = Field(
+        default="learned",
+        description="Offline engine: learned (fitted ranker and answer decision) or rules (hand-set scoring)",
     )
     embeddings: Literal["local", "openai"] = Field(
         default="local", description="Embedding model: local (bundled all-MiniLM-L6-v2) or openai"
@@ -76,10 +77,16 @@ class Settings(BaseSettings):
         default=0.0, ge=0, le=2, description="Sampling temperature of the chat model (0-2)"
     )
     timeout: float = Field(
-        default=30.0, gt=0, le=3600, description="Seconds before a model request times out"
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds the user waits for a model's first words, retries included (the whole reply: twice that)",
     )
     max_retries: int = Field(
-        default=2, ge=0, le=20, description="Retries of a failed model request, with backoff"
+        default=2,
+        ge=0,
+        le=20,
+        description="Retries of a failed model request, with backoff, within the timeout",
     )
     chroma_host: str = Field(
         default="",
@@ -97,9 +104,34 @@ class Settings(BaseSettings):
         default=2, ge=1, le=256, description="CPU threads of the local embedding model"
     )
     debug: bool = Field(default=False, description="Show full tracebacks instead of one-line errors")
+    admin: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Page controls that change the index (re-ingest, upload): auto (on only when the page "
+        "listens on loopback), on, off",
+    )
+    feedback_file: Path = Field(
+        default_factory=lambda: project_root() / "feedback" / "feedback.jsonl",
+        description="JSONL file where the page keeps thumbs up/down with the question, answer and citations",
+    )
     eval_report_dir: Path = Field(
         default_factory=lambda: project_root() / "eval" / "report",
         description="Folder the page reads the evaluation report from (written by `mali-qa eval`)",
+    )
+    server_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token `mali-qa serve` requires (secret; required when it listens beyond loopback)",
+    )
+    server_max_concurrent: int = Field(
+        default=4, ge=1, le=256, description="Answers `mali-qa serve` computes at once; more get 429"
+    )
+    server_max_body_bytes: int = Field(
+        default=1_000_000,
+        ge=1_000,
+        le=100_000_000,
+        description="Largest request body `mali-qa serve` accepts, in bytes",
+    )
+    server_cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed to call `mali-qa serve` from a browser"
     )
 
     def __init__(self, **values: Any) -> None:
@@ -129,7 +161,7 @@ class Settings(BaseSettings):
         """A validated copy with `changes` (field names) applied."""
         return type(self)(_env_file=None, **{**{name: getattr(self, name) for name in _ENV}, **changes})
 
-    @field_validator("seeds_dir", "vectorstore_dir", "cache_dir", "eval_report_dir")
+    @field_validator("seeds_dir", "vectorstore_dir", "cache_dir", "eval_report_dir", "feedback_file")
     @classmethod
     def _expand_home(cls, path: Path) -> Path:
         return path.expanduser()
@@ -159,6 +191,7 @@ _SHOWN_DEFAULTS = {
     "vectorstore_dir": "vectorstore/",
     "cache_dir": "~/.cache/mali-qa",
     "eval_report_dir": "eval/report/",
+    "feedback_file": "feedback/feedback.jsonl",
 }
 _BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
 _KINDS = {"int": "a whole number", "float": "a valid number", "bool": "true or false", "path": "a valid path"}
@@ -179,7 +212,20 @@ class _Known(PydanticBaseSettingsSource):
             key: value.strip() if isinstance(value, str) else value for key, value in self.inner().items()
         }
         known = set(_ENV) | set(_ENV.values())
-        return {key: value for key, value in values.items() if key in known and value not in ("", None)}
+        kept = {key: value for key, value in values.items() if key in known and value not in ("", None)}
+        for key, value in kept.items():
+            if isinstance(value, str) and not _is_text(value):
+                raise ConfigError(
+                    f"{_ENV.get(key, key)} holds control characters or bytes that are not UTF-8: "
+                    "fix it in .env or the environment"
+                )
+        return kept
+
+
+def _is_text(value: str) -> bool:
+    """Whether a setting's value is plain text: no control character and no lone surrogate (the form a
+    byte that is not UTF-8 takes in Python's view of the environment)."""
+    return not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
 def _config_error(exc: ValidationError) -> ConfigError:
@@ -193,7 +239,7 @@ def _problem(error: ErrorDetails) -> str:
     if name is None:
         return f"{key} is not a mali-qa setting (they are listed in .env.example)"
     env, kind, info = _ENV[name], error["type"].split("_")[0], Settings.model_fields[name]
-    shown = "(hidden)" if name == "openai_api_key" else repr(error.get("input"))
+    shown = "(hidden)" if info.annotation is SecretStr else repr(error.get("input"))
     if kind in ("greater", "less"):
         bound = {a: getattr(m, a) for m in info.metadata for a in _BOUNDS if hasattr(m, a)}
         if "ge" in bound and "le" in bound:

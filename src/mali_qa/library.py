@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mali_qa.config import Settings
 from mali_qa.errors import IngestError
-from mali_qa.ingest.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES
+from mali_qa.ingest.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES, read_folder
 from mali_qa.ingest.store import read_manifest
 from mali_qa.ingest.write import IngestReport, ingest
 from mali_qa.search.index import load_index
@@ -80,7 +80,9 @@ def safe_article_name(filename: str) -> str:
 
 
 def add_article(filename: str, data: bytes, settings: Settings) -> tuple[Path, IngestReport]:
-    """Save an uploaded article into the seeds folder and index it."""
+    """Save an uploaded article into the seeds folder and index it. It never replaces or removes a file
+    already there: a taken name (under any article suffix) gets a new one (`name-2.txt`), and an upload
+    that holds no article or repeats one is refused before anything is written."""
     name = safe_article_name(filename)
     limit = min(MAX_UPLOAD_BYTES, MAX_ARTICLE_BYTES)
     if len(data) > limit:
@@ -89,20 +91,48 @@ def add_article(filename: str, data: bytes, settings: Settings) -> tuple[Path, I
         raise IngestError(f"{name}: the file is empty")
     folder = Path(settings.seeds_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    # a fresh temporary file (O_EXCL: never through a link planted in the folder), then an atomic rename
+    _check_upload(name, data, folder)
+    # a fresh temporary file (O_EXCL: never through a link planted in the folder), then a hard link under a
+    # name nothing has: os.link never replaces an existing file, even one that appears meanwhile
     handle, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        os.replace(tmp, target)
+        target = _link_under_a_free_name(Path(tmp), folder, name)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     report = reingest(settings)
-    if Path(name).stem not in report.added + report.updated and report.warnings:
-        relevant = [w for w in report.warnings if w.startswith(name)]
-        if relevant:
-            target.unlink(missing_ok=True)
-            raise IngestError(relevant[0])
+    if target.stem not in report.added + report.updated:
+        target.unlink(missing_ok=True)  # ours alone: a new name
+        reingest(settings)
+        relevant = [w for w in report.warnings if w.startswith(target.name)]
+        raise IngestError(relevant[0] if relevant else f"{target.name}: it could not be indexed")
     return target, report
+
+
+def _check_upload(name: str, data: bytes, folder: Path) -> None:
+    """Refuse, before anything is written, an upload that holds no article or the text of another file."""
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / name).write_bytes(data)
+        alone = read_folder(Path(scratch))
+    if not alone.articles:
+        raise IngestError(alone.warnings[0] if alone.warnings else f"{name}: it holds no article text")
+    text = alone.articles[0].text
+    for article in read_folder(folder).articles:
+        if article.text == text:
+            raise IngestError(f"{name}: the same text is already indexed as {Path(article.path).name}")
+
+
+def _link_under_a_free_name(tmp: Path, folder: Path, name: str) -> Path:
+    stem, suffix = os.path.splitext(name)
+    for n in range(1, 1000):
+        candidate = stem if n == 1 else f"{stem}-{n}"
+        if any(p.stem == candidate for p in folder.glob(f"{candidate}.*")):
+            continue  # that id is taken, under whatever suffix
+        try:
+            os.link(tmp, folder / f"{candidate}{suffix}")
+        except FileExistsError:
+            continue
+        return folder / f"{candidate}{suffix}"
+    raise IngestError(f"{name}: too many files share this name; rename the file")

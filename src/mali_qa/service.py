@@ -3,6 +3,7 @@ answer; the one offline fallback when a model fails, and the one `reset` of ever
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -11,9 +12,11 @@ from mali_qa import cache
 from mali_qa.answer.condense import Condensed, condense
 from mali_qa.answer.extractive import ExtractiveEngine
 from mali_qa.answer.learned import LearnedEngine
+from mali_qa.answer.spelling import Speller
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.config import Settings
-from mali_qa.errors import InvalidQuestionError
+from mali_qa.errors import ConfigError, InvalidQuestionError
+from mali_qa.ingest.sanitize import clean_input
 from mali_qa.search.index import IndexState, load_index
 from mali_qa.search.retrieve import HybridRetriever
 from mali_qa.text import text_pieces
@@ -22,6 +25,7 @@ from mali_qa.types import Answer, Passage, Turn
 _lock = threading.Lock()
 _settings: dict[str, Settings] = cache.register("settings of the environment")
 _pipelines: dict[Settings, Pipeline] = cache.register("pipelines")
+_checked: dict[Settings, bool] = cache.register("settings checked at the boundary")
 
 
 def default_settings() -> Settings:
@@ -35,7 +39,7 @@ def default_settings() -> Settings:
 def validate_question(question: Any, settings: Settings) -> str:
     if not isinstance(question, str):
         raise InvalidQuestionError(f"the question must be a string, not {type(question).__name__}: pass text")
-    cleaned = " ".join(question.replace("\x00", " ").split())
+    cleaned = clean_input(question)  # invalid Unicode, controls and zero-width characters go here
     if not cleaned:
         raise InvalidQuestionError("the question is empty: type a question about the articles")
     if len(cleaned) > settings.max_question_chars:
@@ -67,8 +71,35 @@ def validate_history(history: Any) -> list[Turn]:
             raise InvalidQuestionError(
                 "each history turn must be {'role': 'user' or 'assistant', 'content': str}: fix the history list"
             )
-        turns.append({"role": turn["role"], "content": turn["content"][:4000]})
+        turns.append({"role": turn["role"], "content": clean_input(turn["content"][:4000])})
     return turns[-8:]
+
+
+def validate_settings(settings: Any) -> Settings:
+    """`settings` as given (or the environment's), checked again: a copy made without validation (say
+    `model_copy(update=...)`) must not reach a model client with a negative retry count."""
+    if settings is None:
+        return default_settings()
+    if not isinstance(settings, Settings):
+        raise ConfigError(
+            f"settings must be a mali_qa.Settings, not {type(settings).__name__}: "
+            "build one with Settings.from_env(...) or leave it out"
+        )
+    with _lock:
+        checked = settings in _checked
+    if not checked:
+        settings.with_()  # raises a ConfigError naming the bad setting
+        with _lock:
+            _checked[settings] = True
+    return settings
+
+
+def validate_top_k(top_k: Any, settings: Settings) -> int:
+    if top_k is None:
+        return settings.top_k
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 50:
+        raise InvalidQuestionError(f"top_k must be a whole number from 1 to 50, not {top_k!r:.40}")
+    return top_k
 
 
 class Pipeline:
@@ -96,6 +127,16 @@ class Pipeline:
 
     def embed_texts(self, texts: list[str]) -> Any:
         return self.state.embed_model.get_text_embedding_batch(texts)
+
+    @functools.cached_property
+    def speller(self) -> Speller:
+        """Typo repair against the words of the indexed articles (counted once, on first use)."""
+        articles = [self.state.article(i) for i in self.state.article_ids()]
+        return Speller.from_texts(f"{a.title}\n{a.text}" for a in articles)
+
+    def standalone(self, text: str, turns: list[Turn]) -> Condensed:
+        """The question as the offline engine reads it: typos repaired, follow-ups made standalone."""
+        return condense(self.speller.correct(text), turns)
 
 
 def pipeline_for(settings: Settings) -> Pipeline:
@@ -160,13 +201,13 @@ def ask_stream(
     top_k: int | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer's text in pieces as it is produced, then the final `Answer`."""
-    settings = settings or default_settings()
+    settings = validate_settings(settings)
     text = validate_question(question, settings)
     turns = validate_history(history)
-    k = settings.top_k if top_k is None else settings.with_(top_k=top_k).top_k
+    k = validate_top_k(top_k, settings)
     pipe = pipeline_for(settings)
     if not settings.use_generative:
-        yield from offline_answer(pipe, condense(text, turns), k)
+        yield from offline_answer(pipe, pipe.standalone(text, turns), k)
         return
     from mali_qa.answer.generative import ModelFailure, generative_stream
 
@@ -175,7 +216,7 @@ def ask_stream(
             settings, text, turns, lambda query: pipe.retrieve(query, k), pipe.embed_texts
         )
     except ModelFailure as failure:
-        condensed = failure.condensed or condense(text, turns)
+        condensed = failure.condensed or pipe.standalone(text, turns)
         yield from offline_answer(
             pipe, condensed, k, passages=failure.passages, notice=failure.notice, quiet=failure.streamed
         )

@@ -11,7 +11,13 @@ import Stemmer
 from mali_qa import lexicon
 
 _ABBREVIATIONS = lexicon.abbreviations()
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|[.!?]+[\"'”’)\]]*$")
+# A run of sentence-ending marks (tried only where the run starts, and without backtracking: linear time),
+# its closing quotes or brackets, then whitespace and a capital or digit, or the end of the line.
+_SENTENCE_END = re.compile(
+    r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9])|(?<![.!?])[.!?]++[\"'”’)\]]*+$"
+)
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_WORD_OR_DOT = _LETTERS | {"."}
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 
 
@@ -23,16 +29,26 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
         start = 0
         for match in _SENTENCE_END.finditer(body):
             end = match.end()
-            before = body[start : match.start() + 1]
-            last_word = re.search(r"([A-Za-z][A-Za-z.]*)\.$", before)
-            if last_word and (
-                last_word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(last_word.group(1)) == 1
-            ):
+            word = _word_before(body, start, match.start())
+            if word and (word.lower().rstrip(".") in _ABBREVIATIONS or len(word) == 1):
                 continue
             _add_span(spans, body, start, end, base + offset)
             start = end
         _add_span(spans, body, start, len(body), base + offset)
     return spans
+
+
+def _word_before(body: str, start: int, stop: int) -> str:
+    """The word (`[A-Za-z][A-Za-z.]*`, within body[start:stop]) that the full stop at `stop` ends, or "":
+    "Mr" for "Mr.", "U.S" for "U.S.". Scans back only over that word, so splitting stays linear."""
+    if body[stop] != ".":
+        return ""
+    first = stop
+    while first > start and body[first - 1] in _WORD_OR_DOT:
+        first -= 1
+    while first < stop and body[first] not in _LETTERS:
+        first += 1
+    return body[first:stop]
 
 
 def _add_span(spans: list[tuple[int, int]], body: str, start: int, end: int, shift: int) -> None:

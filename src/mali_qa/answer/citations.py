@@ -23,11 +23,19 @@ from mali_qa.types import NO_ANSWER, Citation, Passage
 #: Texts to vectors (one per text); `LocalMiniLMEmbedding.get_text_embedding_batch` fits.
 Embedder = Callable[[list[str]], Sequence[Sequence[float]]]
 
-#: A run of markers as models write them: [3], [1, 2], [1; 4], [2][3], with any whitespace before it.
-MARKER = re.compile(r"(\s*)((?:\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+)")
-#: What may still grow into a marker run at the end of a streamed text: whitespace, then brackets.
-_OPEN_TAIL = re.compile(r"\s*(?:\[[\d,;\s]{0,16}\]?)*$")
+#: Longest whitespace a marker takes with it, and most brackets in one run of markers.
+MARKER_GAP = 16
+MARKER_RUN = 8
+#: Longest inside of one bracket that the stream holds back while it may still close into a marker.
+MARKER_INSIDE = 64
+#: A run of markers as models write them: [3], [1, 2], [1; 4], [2][3], [-1], [1000], with up to MARKER_GAP
+#: whitespace characters before it. Possessive quantifiers: no backtracking, so linear time on any reply.
+MARKER = re.compile(rf"(\s{{0,{MARKER_GAP}}}+)((?:\[-?+\d++(?:\s*+[,;]\s*+-?+\d++)*+\]){{1,{MARKER_RUN}}}+)")
+_INSIDE = frozenset(",;-")
 
+#: Sentences of a reply whose support is checked; the prompt asks for under 100 words (a few sentences),
+#: so a reply with more is far off the rules, and its further sentences count as unsupported, unchecked.
+MAX_CHECKED_CLAIMS = 40
 #: Share of a claim's content words found in the passage at which the claim counts as supported.
 LEXICAL_SUPPORT = 0.6
 #: With an embedder: cosine to the passage's closest sentence that, with some shared words, also counts.
@@ -45,7 +53,7 @@ class Renumbering:
 
     def substitute(self, match: re.Match[str]) -> str:
         kept: list[int] = []
-        for raw in re.findall(r"\d+", match.group(2)):
+        for raw in re.findall(r"-?\d+", match.group(2)):
             n = int(raw)
             if not 1 <= n <= self.valid:
                 self.dropped.append(n)
@@ -73,8 +81,7 @@ class MarkerStream:
 
     def feed(self, chunk: str) -> str:
         self._pending += chunk
-        tail = _OPEN_TAIL.search(self._pending)
-        cut = tail.start() if tail else len(self._pending)
+        cut = open_tail(self._pending)
         ready, self._pending = self._pending[:cut], self._pending[cut:]
         return self._emit(self.renumbering.apply(ready))
 
@@ -87,6 +94,33 @@ class MarkerStream:
             text = text.lstrip()
             self._started = bool(text)
         return text
+
+
+def open_tail(text: str) -> int:
+    """Where the part of `text` that may still grow into a run of markers begins (len(text) when none):
+    up to MARKER_GAP whitespace characters, then brackets holding only digits, commas, semicolons, minus
+    signs and whitespace, the last one maybe unclosed. Looks back a bounded distance: linear streaming."""
+    ends = [len(text)] + ([len(text) - 1] if text.endswith("\n") else [])
+    return min(_tail_start(text, end) for end in ends)
+
+
+def _tail_start(text: str, end: int) -> int:
+    cut = end
+    for _ in range(MARKER_RUN):
+        opening = text.rfind("[", max(0, cut - MARKER_INSIDE - 2), cut)
+        if opening < 0:
+            break
+        inside = text[opening + 1 : cut]
+        inside = inside[:-1] if inside.endswith("]") else inside
+        if len(inside) > MARKER_INSIDE or not all(
+            ch.isdecimal() or ch.isspace() or ch in _INSIDE for ch in inside
+        ):
+            break
+        cut = opening
+    gap = cut
+    while gap > 0 and cut - gap < MARKER_GAP and text[gap - 1].isspace():
+        gap -= 1
+    return gap
 
 
 @dataclass
@@ -125,9 +159,14 @@ def process_reply(reply: str, passages: Sequence[Passage], *, embed: Embedder | 
     unsupported: list[str] = []
     unsupported_refs: set[int] = set()
     quotes: dict[int, tuple[float, int, int, str]] = {}
-    for claim, refs in claims(text):
-        targets = refs or list(range(1, len(cited) + 1))
-        best = [(support(claim, cited[r - 1], embed=embed), r) for r in targets if 1 <= r <= len(cited)]
+    evidence = [Evidence.of(p) for p in cited]
+    for checked, (claim, refs) in enumerate(claims(text)):
+        targets = [r for r in (refs or range(1, len(cited) + 1)) if 1 <= r <= len(cited)]
+        if checked >= MAX_CHECKED_CLAIMS and targets:  # a reply far over 100 words: the rest is unchecked
+            unsupported.append(claim)
+            unsupported_refs.update(refs)
+            continue
+        best = [(support(claim, cited[r - 1], embed=embed, evidence=evidence[r - 1]), r) for r in targets]
         if not best:
             continue
         ok = any(s.supported for s, _ in best)
@@ -150,7 +189,7 @@ def claims(text: str) -> list[tuple[str, list[int]]]:
     a marker right after a sentence's end belongs to that sentence."""
     out: list[tuple[str, list[int]]] = []
     # Markers written after the full stop ("... 2022. [1]") belong to the sentence before them.
-    normalized = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", text)
+    normalized = re.sub(r"([.!?])((?:\s*+\[\d++\])++)", r"\2\1", text)
     for start, end in split_sentences(normalized):
         sentence = normalized[start:end]
         refs = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
@@ -173,17 +212,35 @@ class Support:
     quote_end: int = 0
 
 
-def support(claim: str, passage: Passage, *, embed: Embedder | None = None) -> Support:
+@dataclass(frozen=True)
+class Evidence:
+    """A passage's sentences and stems, computed once per reply instead of once per claim."""
+
+    spans: list[tuple[int, int]]
+    sentences: list[str]
+    bag: frozenset[str]
+    sentence_stems: list[frozenset[str]]
+
+    @classmethod
+    def of(cls, passage: Passage) -> Evidence:
+        spans = split_sentences(passage.text, offset=passage.start) or [(passage.start, passage.end)]
+        sentences = [passage.text[s - passage.start : e - passage.start] for s, e in spans]
+        bag = frozenset(stems(passage.text) + stems(passage.title))
+        return cls(spans, sentences, bag, [frozenset(stems(s)) for s in sentences])
+
+
+def support(
+    claim: str, passage: Passage, *, embed: Embedder | None = None, evidence: Evidence | None = None
+) -> Support:
     """Content-word overlap of the claim with the passage (and its headline), and the cosine of the claim
     with the passage's closest sentence when an embedder is given; the quote is the closest sentence."""
     terms = content_stems(claim)
-    spans = split_sentences(passage.text, offset=passage.start) or [(passage.start, passage.end)]
-    sentences = [passage.text[s - passage.start : e - passage.start] for s, e in spans]
     if not terms:
         return Support(True, 1.0, 1.0)
-    bag = set(stems(passage.text) + stems(passage.title))
+    evidence = evidence or Evidence.of(passage)
+    spans, sentences, bag = evidence.spans, evidence.sentences, evidence.bag
     lexical = sum(1 for t in terms if _has(t, bag)) / len(terms)
-    per_sentence = [sum(1 for t in terms if _has(t, set(stems(s)))) / len(terms) for s in sentences]
+    per_sentence = [sum(1 for t in terms if _has(t, own)) / len(terms) for own in evidence.sentence_stems]
     best = max(range(len(sentences)), key=per_sentence.__getitem__)
     cosine: float | None = None
     if embed is not None:
@@ -206,7 +263,7 @@ def support(claim: str, passage: Passage, *, embed: Embedder | None = None) -> S
     return Support(ok, score, lexical, cosine, sentences[best], start, end)
 
 
-def _has(term: str, bag: set[str]) -> bool:
+def _has(term: str, bag: frozenset[str]) -> bool:
     return term in bag or any(stems_match(term, s) for s in bag)
 
 

@@ -155,10 +155,15 @@ class ExtractiveEngine:
 
     # -- answer ---------------------------------------------------------------------------------------
     def answer(self, condensed: Condensed, passages: Sequence[Passage]) -> Answer:
+        return self.rules_answer(condensed, passages, self.candidates(passages))
+
+    def rules_answer(
+        self, condensed: Condensed, passages: Sequence[Passage], cands: list[Candidate]
+    ) -> Answer:
+        """The hand-set rules' answer from these candidate sentences (of these passages)."""
         question = condensed.question
         if not passages or self.unknown_names(question) or self.missing_head(question):
             return abstain(condensed, passages)
-        cands = self.candidates(passages)
         chosen: list[Candidate] = []
         qparts = parts(question)
         all_terms: dict[str, float] = {}
@@ -361,12 +366,16 @@ def abstain(condensed: Condensed, passages: Sequence[Passage]) -> Answer:
     )
 
 
-def compose(condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage]) -> Answer:
-    """Sentences in reading order per article, each followed by its passage's [n]; numbers in order of use."""
+def compose(
+    condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage], *, best_first: bool = False
+) -> Answer:
+    """Sentences in reading order per article (after the first chosen one, when `best_first`), each followed
+    by its passage's [n]; numbers in order of use."""
     first_seen: dict[str, int] = {}
     for c in chosen:
         first_seen.setdefault(c.passage.article_id, len(first_seen))
-    ordered = sorted(chosen, key=lambda c: (first_seen[c.passage.article_id], c.start))
+    lead = chosen[:1] if best_first else []
+    ordered = lead + sorted(chosen[len(lead) :], key=lambda c: (first_seen[c.passage.article_id], c.start))
     numbers: dict[str, int] = {}
     citations: list[Citation] = []
     pieces: list[str] = []

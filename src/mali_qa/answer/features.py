@@ -21,7 +21,7 @@ from mali_qa.answer.question import (
 )
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.lexicon import word_map
-from mali_qa.text import stem
+from mali_qa.text import stem, stems
 from mali_qa.types import Passage
 
 #: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
@@ -30,6 +30,8 @@ ANSWER_CLASS_WEIGHT = 0.3
 SENTENCE_FEATURES = (
     "coverage",
     "coverage_strict",
+    "focus_coverage",
+    "title_coverage",
     "rarest_matched",
     "similarity",
     "passage_cosine",
@@ -37,6 +39,7 @@ SENTENCE_FEATURES = (
     "kind",
     "kind_missing",
     "new_answer",
+    "name_missing",
     "subject_agreement",
     "subject_conflict",
     "reciprocal_rank",
@@ -46,15 +49,10 @@ SENTENCE_FEATURES = (
     "first_in_passage",
     "pronoun_start",
     "context_hits",
-    # how far each is from the question's best candidate: a ranking is relative
-    "coverage_gap",
-    "strict_gap",
-    "similarity_gap",
-    "fused_gap",
-    "kind_gap",
+    # the rules engine's view, as evidence among others (added by the learned engine itself)
+    "rules_score",
+    "rules_quoted",
 )
-#: The features whose distance to the best candidate's value is a feature too, in the order above.
-GAP_OF = ("coverage", "coverage_strict", "similarity", "fused_score", "kind")
 QUESTION_FEATURES = (
     "best",
     "second",
@@ -63,8 +61,10 @@ QUESTION_FEATURES = (
     "best_similarity",
     "best_new_answer",
     "best_strict",
+    "best_focus_any",
     "best_kind",
     "best_kind_missing",
+    "best_name_missing",
     "best_subject_conflict",
     "top_passage_cosine",
     "unknown_names",
@@ -73,6 +73,7 @@ QUESTION_FEATURES = (
     "terms",
     "strict_kind",
     "generic_kind",
+    "rules_answered",
 )
 
 
@@ -100,6 +101,20 @@ def new_answer(part: QuestionPart, text: str) -> float:
     return 0.0
 
 
+_NAME_ASKED = re.compile(r"\b(?:name|names|named|called)\b", re.I)
+
+
+def wants_name(part: QuestionPart) -> bool:
+    """Whether the question asks for a name ("what is the name of", "what was it called", "who")."""
+    return part.kind in ("person", "place") or bool(_NAME_ASKED.search(part.text))
+
+
+def new_name(part: QuestionPart, text: str) -> bool:
+    """Whether the sentence holds a capitalized name (not its first word) that the question does not."""
+    asked = set(part.terms)
+    return any(stem(m.group(0)) not in asked for m in PROPER.finditer(text))
+
+
 def subject_stems(question: str) -> frozenset[str]:
     """The stems of the peoples and places a question names ("Russian soldiers": russia), which the
     answering sentence must share: "59 French soldiers" does not answer "how many Russian soldiers"."""
@@ -123,23 +138,27 @@ def sentence_features(
     soft: Sequence[str],
     top_fused: float,
 ) -> list[float]:
-    """The features of one candidate sentence for one question part, in SENTENCE_FEATURES order."""
-    total = covered = strict = 0.0
+    """The features of one candidate sentence for one question part, in SENTENCE_FEATURES order (but for
+    the rules engine's two, which the learned engine appends)."""
+    total = covered = strict = focus_total = focus = 0.0
     rarest = max((vocabulary.weight(t) for t in part.terms), default=1.0) or 1.0
     best_matched = 0.0
     for term in part.terms:
         w = vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
         total += w
+        in_focus = term not in subjects
+        focus_total += w if in_focus else 0.0
         if vocabulary.has(term, cand.stems):
             covered += w
             strict += w
+            focus += w if in_focus else 0.0
             best_matched = max(best_matched, vocabulary.weight(term))
         elif not term.isdigit() and vocabulary.has(term, cand.context):
             covered += 0.5 * w
     coverage = covered / total if total else 0.0
     kind = part_kind_score(part, cand.text)
     agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
-    other = _other_subjects(cand.stems, subjects)
+    conflict = subject_conflict(part.text, cand.text, cand.stems)
     n_words = len(cand.text.split())
     pronoun_start = bool(_PRONOUN_START.match(cand.text))
     soft_hits = sum(1 for t in soft if vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
@@ -147,6 +166,8 @@ def sentence_features(
     return [
         coverage,
         strict / total if total else 0.0,
+        focus / focus_total if focus_total else 1.0,
+        _title_coverage(part, cand.passage.title, vocabulary),
         best_matched / rarest,
         similarity,
         max(cand.passage.dense_score, 0.0),
@@ -154,8 +175,9 @@ def sentence_features(
         kind,
         1.0 if part.kind in STRICT_KINDS and kind == 0.0 else 0.0,
         new_answer(part, cand.text),
+        1.0 if wants_name(part) and not new_name(part, cand.text) else 0.0,
         agree / len(subjects) if subjects else 1.0,
-        1.0 if subjects and not agree and other else 0.0,
+        1.0 if conflict else 0.0,
         1.0 / (1.0 + cand.rank),
         cand.passage.score / top_fused if top_fused > 0 else 0.0,
         min(n_words, 80) / 40.0,
@@ -166,35 +188,48 @@ def sentence_features(
     ]
 
 
-def with_gaps(rows: list[list[float]]) -> list[list[float]]:
-    """Each row extended by its distance to the best value among the rows, for the GAP_OF features."""
-    columns = [SENTENCE_FEATURES.index(name) for name in GAP_OF]
-    best = [max((r[j] for r in rows), default=0.0) for j in columns]
-    return [r + [r[j] - b for j, b in zip(columns, best, strict=True)] for r in rows]
+def _title_coverage(part: QuestionPart, title: str, vocabulary: Vocabulary) -> float:
+    """The IDF-weighted share of the question's terms in the article's headline: the article is about it."""
+    bag = frozenset(stems(title))
+    weights = {t: vocabulary.weight(t) for t in part.terms}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if vocabulary.has(t, bag)) / total if total else 0.0
 
 
-def _other_subjects(bag: frozenset[str], subjects: frozenset[str]) -> bool:
-    """Whether the sentence names a people the question does not ("French" when "Russian" was asked)."""
-    peoples = set(word_map("demonyms").values())
-    return any(s in peoples and s not in subjects for s in bag)
+def peoples(text: str) -> set[str]:
+    """The peoples a text names by their adjective ("Russian soldiers", "the French army"), as stems."""
+    demonyms = word_map("demonyms")
+    return {demonyms[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in demonyms}
+
+
+def subject_conflict(question: str, sentence: str, bag: frozenset[str]) -> bool:
+    """Whether the sentence is about another people than the one asked: the question says "Russian",
+    the sentence never names Russia or Russians but names the French."""
+    asked = peoples(question)
+    if not asked or asked & bag:
+        return False
+    return bool(peoples(sentence) - asked)
 
 
 def question_features(
-    best: Sequence[float],
-    chosen: Sequence[list[float]],
+    scores: Sequence[float],
+    rows: Sequence[list[float]],
     *,
     parts: Sequence[QuestionPart],
     passages: Sequence[Passage],
     unknown_names: int,
     missing_head: bool,
     unknown_term_share: float,
+    rules_answered: bool,
 ) -> list[float]:
-    """The features of the decision to answer, in QUESTION_FEATURES order: `best` holds the scorer's two
-    highest probabilities, `chosen` the sentence features of the best candidate."""
-    p1 = best[0] if best else 0.0
-    p2 = best[1] if len(best) > 1 else 0.0
-    top = chosen[0] if chosen else [0.0] * len(SENTENCE_FEATURES)
+    """The features of the decision to answer, in QUESTION_FEATURES order, from the ranker's scores of the
+    main question part's candidates and their feature rows."""
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+    p1 = float(scores[ranked[0]]) if ranked else 0.0
+    p2 = float(scores[ranked[1]]) if len(ranked) > 1 else p1
+    top = rows[ranked[0]] if ranked else [0.0] * len(SENTENCE_FEATURES)
     index = SENTENCE_FEATURES.index
+
     kinds = {p.kind for p in parts}
     return [
         p1,
@@ -204,8 +239,10 @@ def question_features(
         top[index("similarity")],
         top[index("new_answer")],
         top[index("coverage_strict")],
+        max((r[index("focus_coverage")] for r in rows), default=0.0),
         top[index("kind")],
         top[index("kind_missing")],
+        top[index("name_missing")],
         top[index("subject_conflict")],
         max((p.dense_score for p in passages), default=0.0),
         1.0 if unknown_names else 0.0,
@@ -214,4 +251,5 @@ def question_features(
         min(sum(len(p.terms) for p in parts), 10) / 10.0,
         1.0 if kinds & STRICT_KINDS else 0.0,
         1.0 if kinds <= {"generic"} else 0.0,
+        1.0 if rules_answered else 0.0,
     ]

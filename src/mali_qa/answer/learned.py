@@ -1,12 +1,12 @@
-"""The learned offline engine (opt-in: MALI_QA_OFFLINE_ENGINE=learned): the rules engine's candidate
-sentences and composition, with a fitted model (`answer.scorer`) that scores every sentence from
-interpretable features (`answer.features`) and decides whether the best ones answer at all."""
+"""The learned offline engine (the default; MALI_QA_OFFLINE_ENGINE=rules picks the hand-set one): the rules
+engine's candidate sentences and composition, with a fitted model (`answer.scorer`) that ranks every
+sentence from interpretable features (`answer.features`) and decides whether the best ones answer at all."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,12 +19,13 @@ from mali_qa.answer.extractive import (
     abstain,
     compose,
 )
-from mali_qa.answer.features import question_features, sentence_features, subject_stems, with_gaps
+from mali_qa.answer.features import question_features, sentence_features, subject_stems
 from mali_qa.answer.question import QuestionPart, parts
 from mali_qa.answer.scorer import Scorer, shipped_scorer
+from mali_qa.answer.short import short_answer
 from mali_qa.answer.vocabulary import Vocabulary
-from mali_qa.text import word_count
-from mali_qa.types import Answer, Passage
+from mali_qa.text import split_sentences, word_count
+from mali_qa.types import Answer, Citation, Passage
 
 #: A runner-up sentence is quoted only while the answer stays within this many words.
 RUNNER_UP_WORDS = 70
@@ -46,6 +47,7 @@ class Analysis:
     unknown_names: int
     missing_head: bool
     unknown_term_share: float
+    rules_answered: bool
 
 
 @dataclass
@@ -56,7 +58,6 @@ class Decision:
     features: list[float]
     probability: float = 0.0
     answer: bool = False
-    best: list[float] = field(default_factory=list)
 
 
 class LearnedEngine(ExtractiveEngine):
@@ -78,20 +79,25 @@ class LearnedEngine(ExtractiveEngine):
         qparts = [p for p in parts(question) if p.terms]
         subjects = subject_stems(question)
         top_fused = max((p.score for p in passages), default=0.0)
+        rules = self.rules_answer(condensed, passages, cands)
+        quoted = {(c.source, c.quote_start) for c in rules.citations}
+        quoted |= {(c.source, s) for c in rules.citations for s in _quote_starts(rules.text, c)}
         rows = [
-            with_gaps(
-                [
-                    sentence_features(
-                        part,
-                        cand,
-                        self.vocabulary,
-                        subjects=subjects,
-                        soft=condensed.context_terms,
-                        top_fused=top_fused,
-                    )
-                    for cand in cands
+            [
+                sentence_features(
+                    part,
+                    cand,
+                    self.vocabulary,
+                    subjects=subjects,
+                    soft=condensed.context_terms,
+                    top_fused=top_fused,
+                )
+                + [
+                    min(max(self._score(part, cand, condensed.context_terms)[0], -1.0), 2.0),
+                    1.0 if (cand.passage.article_id, cand.start) in quoted else 0.0,
                 ]
-            )
+                for cand in cands
+            ]
             for part in qparts
         ]
         weights = {t: self.vocabulary.weight(t) for p in qparts for t in p.terms}
@@ -106,6 +112,7 @@ class LearnedEngine(ExtractiveEngine):
             unknown_names=len(self.unknown_names(question)),
             missing_head=bool(self.missing_head(question)),
             unknown_term_share=unknown / sum(weights.values()) if weights else 1.0,
+            rules_answered=rules.answered,
         )
 
     # -- decision -------------------------------------------------------------------------------------
@@ -113,40 +120,40 @@ class LearnedEngine(ExtractiveEngine):
         """The best sentence of each part (and a near-equal runner-up, and for a list more items), then
         whether they answer at all."""
         chosen: list[Candidate] = []
-        best: list[float] = []
-        best_row: list[list[float]] = []
+        main_scores: list[float] = []
+        main_rows: list[list[float]] = []
         cands = analysis.candidates
         for part, rows in zip(analysis.parts, analysis.rows, strict=True):
             if not rows:
                 continue
-            probability = scorer.sentence.probability(np.array(rows))
-            order = np.argsort(-probability, kind="stable")
+            score = scorer.sentence.logit(np.array(rows))
+            order = np.argsort(-score, kind="stable")
             top = int(order[0])
-            if not best:
-                best = [float(probability[i]) for i in order[:2]]
-                best_row = [rows[top]]
+            if not main_rows:  # the first part's scores decide whether to answer
+                main_scores, main_rows = score.tolist(), rows
             if not _same(cands[top], chosen):
                 chosen.append(cands[top])
             for i in order[1:]:
                 cand = cands[int(i)]
-                if probability[i] < scorer.runner_up_share * probability[top]:
+                if score[top] - score[i] > scorer.runner_up_margin:
                     break
                 if not _same(cand, chosen) and _words(chosen) + word_count(cand.text) <= RUNNER_UP_WORDS:
                     chosen.append(cand)  # two near-equal readings: quote both rather than guess
                     break
             if part.kind == "list":
-                chosen.extend(_more_items(cands, probability, order, chosen))
+                chosen.extend(_more_items(cands, score, order, chosen, scorer.runner_up_margin))
         features = question_features(
-            best,
-            best_row,
+            main_scores,
+            main_rows,
             parts=analysis.parts,
             passages=analysis.passages,
             unknown_names=analysis.unknown_names,
             missing_head=analysis.missing_head,
             unknown_term_share=analysis.unknown_term_share,
+            rules_answered=analysis.rules_answered,
         )
         p_answer = float(scorer.answer.probability(np.array(features))[0])
-        return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold, best)
+        return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold)
 
     # -- answer ---------------------------------------------------------------------------------------
     def answer(self, condensed: Condensed, passages: Sequence[Passage]) -> Answer:
@@ -158,19 +165,45 @@ class LearnedEngine(ExtractiveEngine):
         decision = self.decide(analysis, scorer)
         if not decision.answer:
             return abstain(analysis.condensed, analysis.passages)
-        return compose(analysis.condensed, decision.chosen, analysis.passages)
+        answer = compose(analysis.condensed, decision.chosen, analysis.passages, best_first=True)
+        return with_short(answer, analysis.parts[0], decision.chosen[0]) if analysis.parts else answer
+
+
+def with_short(answer: Answer, part: QuestionPart, best: Candidate) -> Answer:
+    """The answer with its short form (and the offsets of it in the citation of the best sentence)."""
+    short = short_answer(part, best.text, best.start)
+    if short is None:
+        return answer
+    answer.short = short.shown
+    answer.citations = [
+        replace(c, answer_start=short.start, answer_end=short.end)
+        if c.source == best.passage.article_id and c.start <= short.start and short.end <= c.end
+        else c
+        for c in answer.citations
+    ]
+    return answer
+
+
+def _quote_starts(text: str, citation: Citation) -> list[int]:
+    """Article offsets of every sentence of the citation's passage quoted in the answer text."""
+    starts = []
+    for start, end in split_sentences(citation.text, offset=citation.start):
+        sentence = citation.text[start - citation.start : end - citation.start]
+        if sentence and sentence in text:
+            starts.append(start)
+    return starts
 
 
 def _more_items(
-    cands: list[Candidate], probability: np.ndarray, order: np.ndarray, chosen: list[Candidate]
+    cands: list[Candidate], score: np.ndarray, order: np.ndarray, chosen: list[Candidate], margin: float
 ) -> list[Candidate]:
     """For a list question: up to two more sentences, among the likely ones, naming items not yet given."""
     have = " ".join(c.text for c in chosen)
-    top = float(probability[order[0]])
+    top = float(score[order[0]])
     extra: list[Candidate] = []
     for i in order[1:]:
         cand = cands[int(i)]
-        if len(extra) >= 2 or probability[i] < 0.5 * top:
+        if len(extra) >= 2 or top - score[i] > 2 * margin:
             break
         if _same(cand, chosen + extra) or _words(chosen + extra) + word_count(cand.text) > LIST_WORD_BUDGET:
             continue

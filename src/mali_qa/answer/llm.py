@@ -1,10 +1,16 @@
 """The chat model client: llama-index's OpenAI (OpenAI's API) or OpenAILike (any OpenAI-compatible server),
-over an openai client that does the retrying and the timeout itself; built on first use, never at import."""
+built on first use, never at import; and `model_reply`, which holds a call to one deadline (retries with
+backoff included), a first-words deadline when streaming, and says when a stream was cut."""
 
 from __future__ import annotations
 
 import os
+import queue
+import random
 import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +29,55 @@ MAX_REPLY_TOKENS = 300
 #: What llama-index's own `api_key` field holds: the real key lives only inside the openai client.
 KEY_PLACEHOLDER = "held-by-the-openai-client"
 
+#: The finish reasons of a reply the model ended itself; anything else (none, "length") is a cut reply.
+FINISHED = frozenset({"stop", "eos", "end_turn"})
+#: The whole reply may take this many times MALI_QA_TIMEOUT; its first words must come within one.
+REPLY_FACTOR = 2.0
+
 _lock = threading.Lock()
-_llms: dict[Settings, LLM] = cache.register("chat model clients")
+_llms: dict[tuple[Settings, int | None], LLM] = cache.register("chat model clients")
+_local = threading.local()  # the deadline of the model call running on this thread, if any
+
+
+class ModelTimeout(Exception):
+    """The deadline passed: no first words (`first`), or the reply did not finish."""
+
+    def __init__(self, *, first: bool) -> None:
+        super().__init__("no first words in time" if first else "the reply did not finish in time")
+        self.first = first
+
+
+class IncompleteReply(Exception):
+    """The stream ended without the model saying it had finished (cut off, or at the token cap)."""
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(f"finish reason {reason!r}")
+        self.reason = reason
+
+
+class CallFailed(Exception):
+    """The model call failed for good: `cause` is the last error, after `retries` retries."""
+
+    def __init__(self, cause: BaseException, retries: int) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
+        self.retries = retries
+
+
+@dataclass
+class Deadline:
+    """When the user's wait for a model answer ends: its first words by `first`, all of it by `end`."""
+
+    timeout: float
+    start: float = field(default_factory=time.monotonic)
+
+    @property
+    def first(self) -> float:
+        return self.start + self.timeout
+
+    @property
+    def end(self) -> float:
+        return self.start + REPLY_FACTOR * self.timeout
 
 
 def use_bundled_tiktoken() -> None:
@@ -41,8 +94,25 @@ def use_bundled_tiktoken() -> None:
 
 
 def make_http_client(settings: Settings) -> httpx.Client | None:
-    """The httpx client under the openai client; None lets openai make its own (tests swap this)."""
+    """The httpx client under the openai client; None makes openai's default one (tests swap this)."""
     return None
+
+
+def _hold_to_deadline(request: httpx.Request) -> None:
+    """An httpx request hook: no timeout of a request runs past the deadline of the call on this thread."""
+    import httpx
+
+    until = getattr(_local, "until", None)
+    if until is None:
+        return
+    left = until - time.monotonic()
+    if left <= 0:
+        raise httpx.ConnectTimeout("the deadline of this model call has passed", request=request)
+    given = request.extensions.get("timeout") or {}
+    request.extensions["timeout"] = {
+        key: left if given.get(key) is None else min(float(given[key]), left)
+        for key in ("connect", "read", "write", "pool")
+    }
 
 
 def server_label(settings: Settings) -> str:
@@ -52,13 +122,15 @@ def server_label(settings: Settings) -> str:
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
-def get_llm(settings: Settings) -> LLM:
-    """One chat model client per settings, shared by every question of the process."""
+def get_llm(settings: Settings, *, client_retries: int | None = None) -> LLM:
+    """One chat model client per settings, shared by every question of the process. The openai client
+    retries `client_retries` times (default MALI_QA_MAX_RETRIES); answers pass 0 and retry through
+    `model_reply`, within the deadline."""
     with _lock:
-        llm = _llms.get(settings)
+        llm = _llms.get((settings, client_retries))
         if llm is None:
-            llm = build_llm(settings, http_client=make_http_client(settings))
-            _llms[settings] = llm
+            llm = build_llm(settings, http_client=make_http_client(settings), client_retries=client_retries)
+            _llms[(settings, client_retries)] = llm
         return llm
 
 
@@ -68,21 +140,27 @@ def forget_clients() -> None:
         _llms.clear()
 
 
-def build_llm(settings: Settings, *, http_client: httpx.Client | None = None) -> LLM:
+def build_llm(
+    settings: Settings, *, http_client: httpx.Client | None = None, client_retries: int | None = None
+) -> LLM:
     """OpenAI for a model llama-index knows and no base URL; OpenAILike for a base URL or an unknown model.
     Retries (timeouts, connection errors, 429, 5xx; with backoff, honouring Retry-After) and the timeout are
     the openai client's own; llama-index's second retry layer is switched off so that they do not multiply."""
     use_bundled_tiktoken()
     from llama_index.llms.openai import OpenAI
     from llama_index.llms.openai.utils import ALL_AVAILABLE_MODELS, O1_MODELS
+    from openai import DefaultHttpxClient
     from openai import OpenAI as SyncOpenAI
 
     base = settings.openai_base_url.rstrip("/") or OPENAI_API_BASE
+    http_client = http_client or DefaultHttpxClient()
+    if _hold_to_deadline not in http_client.event_hooks["request"]:
+        http_client.event_hooks["request"].append(_hold_to_deadline)
     client = SyncOpenAI(
         api_key=settings.openai_api_key.get_secret_value() or "no-key",
         base_url=base,
         timeout=settings.timeout,
-        max_retries=settings.max_retries,
+        max_retries=settings.max_retries if client_retries is None else client_retries,
         http_client=http_client,
     )
     model = settings.chat_model
@@ -105,3 +183,124 @@ def build_llm(settings: Settings, *, http_client: httpx.Client | None = None) ->
     from llama_index.llms.openai_like import OpenAILike
 
     return OpenAILike(is_chat_model=True, context_window=8192, **common)
+
+
+def model_reply(
+    llm: LLM, messages: list[Any], settings: Settings, deadline: Deadline, *, stream: bool
+) -> Iterator[str]:
+    """The model's reply text (in pieces when streaming). The call runs on a worker thread, retried with
+    backoff while the deadline allows; this generator never waits past the deadline. Raises ModelTimeout,
+    IncompleteReply (a stream that ended without a finish), or CallFailed with the last error."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue()
+    cancel = threading.Event()
+    worker = threading.Thread(
+        target=_attempts,
+        args=(llm, messages, settings, deadline, stream, box, cancel),
+        name="mali-qa-model-call",
+        daemon=True,  # a server that never answers holds the thread until its own timeout, not the user
+    )
+    worker.start()
+    started, finish = False, None
+    try:
+        while True:
+            until = deadline.end if started else deadline.first
+            try:
+                kind, value = box.get(timeout=max(0.0, until - time.monotonic()))
+            except queue.Empty:
+                raise ModelTimeout(first=not started) from None
+            if kind == "text" and value:
+                started = True
+                yield value
+            elif kind == "finish":
+                finish = value
+            elif kind == "error":
+                raise value
+            elif kind == "done":
+                if stream and finish not in FINISHED:
+                    raise IncompleteReply(finish)
+                return
+    finally:
+        cancel.set()
+
+
+def _attempts(
+    llm: LLM,
+    messages: list[Any],
+    settings: Settings,
+    deadline: Deadline,
+    stream: bool,
+    box: queue.Queue[tuple[str, Any]],
+    cancel: threading.Event,
+) -> None:
+    _local.until = deadline.first
+    retries = 0
+    try:
+        while not cancel.is_set():
+            sent = False
+            try:
+                if stream:
+                    replies = llm.stream_chat(messages)
+                    try:
+                        for chunk in replies:
+                            if cancel.is_set():
+                                return
+                            if chunk.delta:
+                                sent = True
+                                box.put(("text", chunk.delta))
+                            reason = _finish_reason(chunk.raw)
+                            if reason:
+                                box.put(("finish", reason))
+                    finally:
+                        getattr(replies, "close", lambda: None)()
+                else:
+                    box.put(("text", llm.chat(messages).message.content or ""))
+                box.put(("done", None))
+                return
+            except Exception as exc:
+                wait = retry_wait(exc, retries)
+                if (
+                    sent
+                    or wait is None
+                    or retries >= settings.max_retries
+                    or time.monotonic() + wait >= deadline.first
+                ):
+                    box.put(("error", CallFailed(exc, retries)))
+                    return
+                if cancel.wait(wait):
+                    return
+                retries += 1
+    finally:
+        _local.until = None
+
+
+def _finish_reason(raw: Any) -> str | None:
+    choices = getattr(raw, "choices", None) or []
+    return getattr(choices[0], "finish_reason", None) if choices else None
+
+
+def retry_wait(exc: BaseException, retries: int) -> float | None:
+    """Seconds to wait before retrying after `exc` (the server's Retry-After when it gives one), or None
+    when retrying cannot help (a wrong key, a missing model, a bad request)."""
+    import httpx
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code not in (408, 409, 429) and exc.status_code < 500:
+            return None
+        asked = _retry_after(exc.response.headers)
+        if asked is not None:
+            return asked
+    elif not isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+        return None
+    return min(0.5 * 2**retries, 8.0) * (1 - 0.25 * random.random())
+
+
+def _retry_after(headers: Any) -> float | None:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) * scale
+        except ValueError:
+            continue
+        if 0 <= seconds <= 60:
+            return seconds
+    return None

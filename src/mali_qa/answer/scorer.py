@@ -17,7 +17,7 @@ from mali_qa.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from mali_qa.errors import ConfigError
 
 #: Bump when the features change their meaning: a weights file of another version is refused.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,13 @@ class Logistic:
     coef: np.ndarray
     intercept: float
 
-    def probability(self, rows: Any) -> np.ndarray:
+    def logit(self, rows: Any) -> np.ndarray:
+        """The linear score of each row (a ranking score when the model was fitted on pairs)."""
         x = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.names))
-        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
-        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+
+    def probability(self, rows: Any) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(self.logit(rows), -30, 30))))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,13 +65,13 @@ class Logistic:
 
 @dataclass(frozen=True)
 class Scorer:
-    """The sentence scorer, the answer decision and its threshold, and the share of the best sentence's
-    probability at which a runner-up is quoted too."""
+    """The sentence ranker (fitted on pairs of sentences of one question), the answer decision and its
+    threshold, and how close to the best sentence's score a runner-up must be to be quoted too."""
 
     sentence: Logistic
     answer: Logistic
     threshold: float = 0.5
-    runner_up_share: float = 0.8
+    runner_up_margin: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +79,7 @@ class Scorer:
             "sentence": self.sentence.to_dict(),
             "answer": self.answer.to_dict(),
             "threshold": round(self.threshold, 4),
-            "runner_up_share": self.runner_up_share,
+            "runner_up_margin": self.runner_up_margin,
         }
 
     @classmethod
@@ -89,7 +92,7 @@ class Scorer:
             Logistic.from_dict(data["sentence"], SENTENCE_FEATURES),
             Logistic.from_dict(data["answer"], QUESTION_FEATURES),
             float(data["threshold"]),
-            float(data["runner_up_share"]),
+            float(data["runner_up_margin"]),
         )
 
     def save(self, path: Path) -> None:

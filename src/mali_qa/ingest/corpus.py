@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mali_qa.errors import IngestError
 from mali_qa.ingest.clean import clean_text, markdown_to_text
+from mali_qa.ingest.sanitize import clean_article, invalid_unicode
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def parse_article(article_id: str, raw: str, suffix: str, path: str = "") -> Art
         date, outlet = data.get("date") or "", data.get("sitename") or data.get("hostname") or ""
     elif suffix == ".md":
         raw = markdown_to_text(raw)
+    raw = clean_article(raw)
     cleaned = clean_text(raw, title_hint=title, date_hint=date, outlet_hint=outlet)
     return Article(
         id=article_id,
@@ -68,45 +70,72 @@ def parse_article(article_id: str, raw: str, suffix: str, path: str = "") -> Art
 
 
 def read_folder(folder: Path, *, max_bytes: int = MAX_ARTICLE_BYTES) -> Corpus:
-    """Every article file in `folder` (not recursive), sorted by id; bad files are skipped with a warning."""
+    """Every article file in `folder` (not recursive), sorted by id; a bad file (unreadable, a link loop,
+    a name that is not UTF-8, bad content) is skipped with a warning naming it, and the others are read."""
+    if folder.exists() and not folder.is_dir():
+        raise IngestError(f"{folder} is a file, not a folder: pass the folder that holds the articles")
     if not folder.is_dir():
         raise IngestError(f"the articles folder {folder} does not exist: create it or set MALI_QA_SEEDS_DIR")
     corpus = Corpus()
     root = folder.resolve()
     seen_hashes: dict[str, str] = {}
     seen_ids: set[str] = set()
-    for path in sorted(folder.iterdir()):
-        name = path.name
+    try:
+        paths = sorted(folder.iterdir())
+    except OSError as exc:
+        raise IngestError(f"cannot list the articles folder {folder} ({exc.strerror}): check it") from None
+    for path in paths:
         if path.name.startswith(".") or path.suffix.lower() not in ARTICLE_SUFFIXES:
             continue
-        if path.is_symlink() and root not in path.resolve().parents:
-            corpus.warn(f"{name}: skipped, it is a link to a file outside {folder}")
-            continue
-        if not path.is_file():
-            continue
-        size = path.stat().st_size
-        if size > max_bytes:
-            corpus.warn(f"{name}: skipped, {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
-            continue
-        text = _decode(path.read_bytes(), name, corpus)
-        if text is None:
+        if invalid_unicode(path.name):
+            shown = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            corpus.warn(f"{shown}: skipped, its name is not valid UTF-8; rename the file")
             continue
         try:
-            article = parse_article(path.stem, text, path.suffix.lower(), str(path))
-        except IngestError as exc:
-            corpus.warn(str(exc))
+            article = _read_file(path, root, max_bytes, corpus)
+        except (OSError, RuntimeError, ValueError) as exc:  # unreadable, a link loop, a vanished file
+            corpus.warn(f"{path.name}: skipped, it cannot be read ({type(exc).__name__}: {_reason(exc)})")
             continue
-        if len(article.text) < MIN_ARTICLE_CHARS:
-            corpus.warn(f"{name}: skipped, it holds no article text")
+        if article is None:
             continue
         if article.id in seen_ids:
-            corpus.warn(f"{name}: skipped, another file already has the id {article.id!r}")
+            corpus.warn(f"{path.name}: skipped, another file already has the id {article.id!r}")
             continue
         digest = hashlib.sha256(article.text.encode("utf-8")).hexdigest()
         if digest in seen_hashes:
-            corpus.warn(f"{name}: skipped, same text as {seen_hashes[digest]}")
+            corpus.warn(f"{path.name}: skipped, same text as {seen_hashes[digest]}")
             continue
-        seen_hashes[digest] = name
+        seen_hashes[digest] = path.name
         seen_ids.add(article.id)
         corpus.articles.append(article)
     return corpus
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc).split(":")[0][:80]
+
+
+def _read_file(path: Path, root: Path, max_bytes: int, corpus: Corpus) -> Article | None:
+    """One file's article, or None after a warning when it is not one."""
+    name = path.name
+    if path.is_symlink() and root not in path.resolve(strict=True).parents:
+        corpus.warn(f"{name}: skipped, it is a link to a file outside {root}")
+        return None
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if size > max_bytes:
+        corpus.warn(f"{name}: skipped, {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        return None
+    text = _decode(path.read_bytes(), name, corpus)
+    if text is None:
+        return None
+    try:
+        article = parse_article(path.stem, text, path.suffix.lower(), str(path))
+    except IngestError as exc:
+        corpus.warn(str(exc))
+        return None
+    if len(article.text) < MIN_ARTICLE_CHARS:
+        corpus.warn(f"{name}: skipped, it holds no article text")
+        return None
+    return article

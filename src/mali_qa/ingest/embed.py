@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pydantic import PrivateAttr
 
 from mali_qa import cache
 from mali_qa.config import Settings
-from mali_qa.errors import ConfigError
+from mali_qa.errors import ConfigError, MaliQAError
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +32,36 @@ def bundled_model_path() -> Path:
     return Path(get_model_path())
 
 
-def onnx_model_path(cache_dir: Path) -> Path:
-    """The ONNX export of the bundled weights; made on first use (about 10 s, needs torch), then reused."""
+def onnx_model_path(cache_dir: Path, *, fresh: bool = False) -> Path:
+    """The ONNX export of the bundled weights; made on first use (about 10 s, needs torch), then reused
+    (made again when `fresh`: the cached file was damaged)."""
     target = Path(cache_dir).expanduser() / "all-MiniLM-L6-v2.onnx"
     with _export_lock:
-        if not target.exists():
-            _export_onnx(bundled_model_path(), target)
+        if fresh or not target.exists():
+            try:
+                _export_onnx(bundled_model_path(), target)
+            except OSError as exc:
+                raise ConfigError(
+                    f"MALI_QA_CACHE_DIR ({cache_dir}) cannot hold the model file ({exc.strerror or exc}): "
+                    "point it at a writable folder in .env"
+                ) from None
     return target
 
 
 def _export_onnx(model_dir: Path, target: Path) -> None:
-    import torch
-    from transformers import AutoModel
-
     log.info("exporting the bundled all-MiniLM-L6-v2 to ONNX (once): %s", target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # torch's TracerWarnings and exporter notes say nothing to a user
+        warnings.simplefilter("ignore")
+        _trace(model_dir, target)
+
+
+def _trace(model_dir: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     model = AutoModel.from_pretrained(str(model_dir))
     model.eval()
 
@@ -105,9 +121,17 @@ class LocalMiniLMEmbedding(BaseEmbedding):
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting threads
         options.log_severity_level = 3
-        session = ort.InferenceSession(
-            str(onnx_model_path(self.cache_dir)), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            session = ort.InferenceSession(
+                str(onnx_model_path(self.cache_dir)), options, providers=["CPUExecutionProvider"]
+            )
+        except MaliQAError:
+            raise
+        except Exception:  # a damaged cache file (a killed export, a full disk): made again, once
+            log.warning("the cached ONNX model in %s is damaged: exporting it again", self.cache_dir)
+            session = ort.InferenceSession(
+                str(onnx_model_path(self.cache_dir, fresh=True)), options, providers=["CPUExecutionProvider"]
+            )
         tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()

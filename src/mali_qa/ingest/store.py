@@ -3,6 +3,7 @@ imported), the ingest lock, the manifest, and the ids of sentence vectors."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -12,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from mali_qa.config import Settings
-from mali_qa.errors import IndexUnavailableError, IngestLockedError, MaliQAError
+from mali_qa.errors import ConfigError, IndexUnavailableError, IngestError, IngestLockedError, MaliQAError
 from mali_qa.text import STEM_VERSION
 
 REBUILD_HINT = "run `mali-qa ingest --rebuild`"
+#: Written into the manifest: a store whose manifest holds another format is checked in full by the next
+#: ingest (every stored vector against the docstore), as after a killed run.
+MANIFEST_FORMAT = 2
+#: Errors of a folder that cannot be written to.
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,60 @@ def paths_for(settings: Settings) -> IndexPaths:
     return IndexPaths(Path(settings.vectorstore_dir))
 
 
+def check_store_folder(paths: IndexPaths) -> None:
+    """A clear error when MALI_QA_VECTORSTORE_DIR (or a folder above it) is a file."""
+    for folder in (paths.root, *paths.root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"MALI_QA_VECTORSTORE_DIR ({paths.root}) cannot be a folder: {folder} is a file; "
+                    "point MALI_QA_VECTORSTORE_DIR at a folder in .env"
+                )
+            return
+
+
+def read_only_message(paths: IndexPaths) -> str | None:
+    """The message for an index folder this process cannot write to (Chroma writes even to answer)."""
+    for path in (paths.root, paths.chroma, paths.lock):
+        if path.exists() and not os.access(path, os.W_OK):
+            return (
+                f"the index folder {paths.root} is read-only, and Chroma must write to it even to answer: "
+                "make it writable, or copy it to a writable folder and set MALI_QA_VECTORSTORE_DIR there"
+            )
+    return None
+
+
+def not_writable(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE
+
+
+def store_exists(paths: IndexPaths) -> bool:
+    """Whether the folder holds any part of an index (finished or not)."""
+    return any(
+        path.exists()
+        for path in (paths.manifest, paths.docstore, paths.vocab, paths.bm25, paths.chroma / "chroma.sqlite3")
+    )
+
+
+def ingest_running(paths: IndexPaths) -> bool:
+    """Whether another process holds the ingest lock of this folder right now."""
+    if not paths.lock.exists():
+        return False
+    try:
+        with ingest_lock(paths, wait=0):
+            return False
+    except IngestLockedError:
+        return True
+    except MaliQAError:
+        return False
+
+
 def chroma_client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     telemetry = ChromaSettings(anonymized_telemetry=False)
+    check_store_folder(paths_for(settings))
     try:
         if settings.chroma_host:
             return chromadb.HttpClient(
@@ -66,6 +121,8 @@ def chroma_client(settings: Settings) -> Any:
     except MaliQAError:
         raise
     except Exception as exc:
+        if not settings.chroma_host and (message := read_only_message(paths_for(settings))):
+            raise IndexUnavailableError(message) from exc
         where = (
             f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} (is it running?)"
             if settings.chroma_host
@@ -86,13 +143,24 @@ def ingest_lock(paths: IndexPaths, wait: float = 0.0) -> Iterator[None]:
     """One ingest at a time per index folder (an OS lock, released even when the process is killed)."""
     from filelock import FileLock, Timeout
 
-    paths.root.mkdir(parents=True, exist_ok=True)
+    check_store_folder(paths)
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IngestError(f"cannot create the index folder {paths.root} ({exc.strerror}): check it") from None
+    message = read_only_message(paths)
+    if message:
+        raise IngestError(message)
     lock = FileLock(str(paths.lock), thread_local=False)
     try:
         lock.acquire(timeout=wait, poll_interval=0.2)
-    except Timeout:
+    except Timeout:  # a TimeoutError, hence an OSError: caught first
         raise IngestLockedError(
             f"another ingest is running on {paths.root}: wait for it to finish, then try again"
+        ) from None
+    except OSError as exc:
+        raise IngestError(
+            f"cannot lock {paths.lock} ({exc.strerror}): check the folder's permissions"
         ) from None
     try:
         yield

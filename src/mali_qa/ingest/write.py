@@ -28,13 +28,16 @@ from mali_qa.ingest.chunk import PassageParser
 from mali_qa.ingest.corpus import read_folder
 from mali_qa.ingest.embed import embed_model_name, get_embed_model
 from mali_qa.ingest.store import (
+    MANIFEST_FORMAT,
     REBUILD_HINT,
     IndexPaths,
     chroma_client,
     drop_chroma_clients,
     ingest_lock,
+    not_writable,
     paths_for,
     read_manifest,
+    read_only_message,
     sentence_collection_name,
     sentence_ids,
     vocabulary_outdated,
@@ -46,6 +49,8 @@ from mali_qa.types import Article
 log = logging.getLogger(__name__)
 
 BATCH_ARTICLES = 32
+#: Seconds an ingest waits for another one to release the lock, by default.
+LOCK_WAIT = 2.0
 #: While ingesting, the docstore is saved at most this often (saving it after every batch grows quadratically).
 DOCSTORE_SAVE_SECONDS = 30.0
 
@@ -109,43 +114,89 @@ def ingest(
     *,
     rebuild: bool = False,
     progress: bool = False,
-    lock_wait: float = 0.0,
+    lock_wait: float = LOCK_WAIT,
+    allow_empty: bool = False,
 ) -> IngestReport:
-    """Bring the index in line with the articles of `folder` (default: the seeds folder)."""
+    """Bring the index in line with the articles of `folder` (default: the seeds folder). A folder with no
+    article is refused unless `allow_empty` (it would remove every article)."""
     started = time.perf_counter()
     paths = paths_for(settings)
     folder = Path(folder or settings.seeds_dir)
     with ingest_lock(paths, wait=lock_wait):
         corpus = read_folder(folder)
         report = IngestReport(warnings=list(corpus.warnings), articles=len(corpus.articles))
-        model_name = embed_model_name(settings)
-        if rebuild and not settings.chroma_host:
-            _drop_local_store(paths)  # a damaged store may not even open
-        client = chroma_client(settings)
-        manifest = read_manifest(paths)
+        if not corpus.articles and not allow_empty:
+            raise IngestError(
+                f"{folder} holds no articles (.txt, .md or .html files"
+                + (f"; {len(corpus.warnings)} skipped" if corpus.warnings else "")
+                + "): add some, or pass --allow-empty (allow_empty=True) to empty the index of "
+                + f"{paths.root}"
+            )
         try:
-            existing = client.get_collection(settings.collection)
-            recorded = (existing.metadata or {}).get("embed_model")
-        except Exception:
-            existing, recorded = None, None
-        if (
-            rebuild
-            or (existing is not None and recorded != model_name)
-            or (manifest or {}).get("embed_model", model_name) != model_name
-        ):
-            if existing is not None and recorded != model_name and not rebuild:
-                log.warning("the index was made with %s, not %s: rebuilding it", recorded, model_name)
-            _wipe(client, settings, paths)
-            report.rebuilt = True
-        paths.manifest.unlink(missing_ok=True)  # the index is "being written" until a new manifest lands
-        try:
-            _sync(settings, paths, client, corpus.articles, report, progress)
+            _write(settings, paths, corpus.articles, report, rebuild=rebuild, progress=progress)
         except MaliQAError:
             raise
         except Exception as exc:
+            if not_writable(exc) or read_only_message(paths):
+                raise IngestError(read_only_message(paths) or f"cannot write to {paths.root}: {exc}") from exc
             raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _write(
+    settings: Settings,
+    paths: IndexPaths,
+    articles: list[Article],
+    report: IngestReport,
+    *,
+    rebuild: bool,
+    progress: bool,
+) -> None:
+    """Under the lock: rebuild when the store holds another model's or another collection's index, then
+    sync; the manifest is removed first and written last."""
+    model_name = embed_model_name(settings)
+    if rebuild and not settings.chroma_host:
+        _drop_local_store(paths)  # a damaged store may not even open
+    client = chroma_client(settings)
+    manifest = read_manifest(paths)
+    try:
+        existing = client.get_collection(settings.collection)
+        recorded = (existing.metadata or {}).get("embed_model")
+    except Exception:
+        existing, recorded = None, None
+    other_collection = (manifest or {}).get("collection", settings.collection) != settings.collection or (
+        existing is None and paths.docstore.exists()  # the docstore belongs to a collection that is gone
+    )
+    if (
+        rebuild
+        or other_collection
+        or (existing is not None and recorded != model_name)
+        or (manifest or {}).get("embed_model", model_name) != model_name
+    ):
+        if existing is not None and recorded != model_name and not rebuild:
+            log.warning("the index was made with %s, not %s: rebuilding it", recorded, model_name)
+        _wipe(client, settings, paths)
+        report.rebuilt = True
+    # A store not left by a finished ingest of this version is checked in full against its docstore.
+    check = report.rebuilt or manifest is None or manifest.get("format") != MANIFEST_FORMAT
+    paths.manifest.unlink(missing_ok=True)  # the index is "being written" until a new manifest lands
+    _sync(
+        settings,
+        paths,
+        client,
+        articles,
+        report,
+        progress,
+        check=check or _count_differs(client, settings, manifest),
+    )
+
+
+def _count_differs(client: Any, settings: Settings, manifest: dict[str, Any] | None) -> bool:
+    try:
+        return int((manifest or {}).get("passages", -1)) != client.get_collection(settings.collection).count()
+    except Exception:
+        return True
 
 
 def _sync(
@@ -155,6 +206,8 @@ def _sync(
     articles: list[Article],
     report: IngestReport,
     progress: bool,
+    *,
+    check: bool = True,
 ) -> None:
     model_name = embed_model_name(settings)
     collection = client.get_or_create_collection(
@@ -171,6 +224,8 @@ def _sync(
     vector_store = ChromaVectorStore(chroma_collection=collection)
     embed_model = get_embed_model(settings)
     known = {doc_id: h for h, doc_id in docstore.get_all_document_hashes().items()}
+    if check:
+        _reconcile(collection, sentences, docstore, known)
     documents = [_to_document(a) for a in articles]
     current = {d.id_ for d in documents}
     for doc_id in sorted(set(known) - current):
@@ -184,12 +239,12 @@ def _sync(
             report.added.append(doc.id_)
             to_run.append(doc)
         elif known[doc.id_] != doc.hash:
-            sentences.delete(where={"article_id": doc.id_})
             report.updated.append(doc.id_)
             to_run.append(doc)
         else:
             report.unchanged += 1
     _drop_leftovers(collection, sentences, report.added)
+    updated = set(report.updated)
     pipeline = IngestionPipeline(
         transformations=[PassageParser(), embed_model],
         docstore=docstore,
@@ -201,6 +256,9 @@ def _sync(
     saved = float("-inf")  # the first batch is recorded at once, later ones every DOCSTORE_SAVE_SECONDS
     for i in range(0, len(to_run), BATCH_ARTICLES):
         batch = to_run[i : i + BATCH_ARTICLES]
+        for doc in batch:
+            if doc.id_ in updated:  # its old sentences go with its old passages, batch by batch
+                sentences.delete(where={"article_id": doc.id_})
         nodes = pipeline.run(documents=batch)
         _add_sentences(sentences, embed_model, nodes)
         report.new_passages += len(nodes)
@@ -221,9 +279,45 @@ def _sync(
             "collection": settings.collection,
             "articles": len(articles),
             "passages": report.passages,
+            "format": MANIFEST_FORMAT,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
+
+
+def _reconcile(collection: Any, sentences: Any, docstore: Any, known: dict[str, str]) -> None:
+    """Chroma and the docstore made to agree, after a killed run or on a store of an older version: vectors
+    of articles the docstore does not hold are deleted (no phantom article is ever cited), and articles the
+    docstore holds without passages or sentences are forgotten, so that they are indexed again."""
+    passages = _stored_articles(collection)
+    with_sentences = _stored_articles(sentences)
+    phantoms = sorted((passages | with_sentences) - set(known))
+    lost = sorted(set(known) - (passages & with_sentences))
+    if phantoms or lost:
+        log.warning(
+            "repairing the index: %d articles stored without a record, %d recorded without vectors",
+            len(phantoms),
+            len(lost),
+        )
+    for i in range(0, len(phantoms + lost), 1000):
+        chunk = (phantoms + lost)[i : i + 1000]
+        collection.delete(where={"article_id": {"$in": chunk}})
+        sentences.delete(where={"article_id": {"$in": chunk}})
+    for doc_id in lost:
+        docstore.delete_document(doc_id, raise_error=False)
+        known.pop(doc_id, None)
+
+
+def _stored_articles(collection: Any, batch: int = 5000) -> set[str]:
+    """The article ids of every vector in a collection, page by page."""
+    found: set[str] = set()
+    offset = 0
+    while True:
+        got = collection.get(include=["metadatas"], limit=batch, offset=offset)
+        if not got["ids"]:
+            return found
+        found.update(str((meta or {}).get("article_id", "")) for meta in got["metadatas"])
+        offset += len(got["ids"])
 
 
 def _drop_leftovers(collection: Any, sentences: Any, article_ids: list[str]) -> None:
@@ -286,7 +380,7 @@ def _build_lexical(collection: Any, paths: IndexPaths) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     if nodes:
         bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10, language="en")
-        bm25.persist(str(tmp))
+        bm25.persist(str(tmp), show_progress=False)
         shutil.rmtree(paths.bm25, ignore_errors=True)
         os.replace(tmp, paths.bm25)
     else:
@@ -298,7 +392,7 @@ def refresh_lexical(settings: Settings) -> None:
     """Count the terms and build BM25 again from the stored passages, under the ingest lock: after an
     upgrade changed the stemmer. The articles and their vectors are left as they are."""
     paths = paths_for(settings)
-    with ingest_lock(paths, wait=600):
+    with ingest_lock(paths, wait=LOCK_WAIT):
         if vocabulary_outdated(paths):
             log.info("counting the terms of %s again (the stemmer changed)", paths.root)
             _build_lexical(chroma_client(settings).get_collection(settings.collection), paths)

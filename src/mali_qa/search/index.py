@@ -1,5 +1,5 @@
 """Reading the index: the loaded Chroma collections, docstore, BM25 and term counts of one index, shared by
-every question of the process; built from the seeds on first use."""
+every question of the process; built from the seeds on first use only when the folder holds no index."""
 
 from __future__ import annotations
 
@@ -15,14 +15,18 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from mali_qa import cache
 from mali_qa.config import Settings
-from mali_qa.errors import IndexUnavailableError, MaliQAError
+from mali_qa.errors import IndexUnavailableError, IngestLockedError, MaliQAError
 from mali_qa.ingest.embed import embed_model_name, get_embed_model
 from mali_qa.ingest.store import (
     REBUILD_HINT,
+    IndexPaths,
+    check_store_folder,
     chroma_client,
+    ingest_running,
     paths_for,
     read_manifest,
     sentence_collection_name,
+    store_exists,
     vocabulary_version,
 )
 from mali_qa.ingest.write import ingest, refresh_lexical
@@ -45,6 +49,16 @@ class IndexState:
             raise IndexUnavailableError(
                 f"the index was made with {manifest.get('embed_model')}, not {embed_model_name(settings)}: "
                 f"{REBUILD_HINT}"
+            )
+        if manifest.get("collection", settings.collection) != settings.collection:
+            raise IndexUnavailableError(
+                f"the index in {self.paths.root} holds the collection {manifest.get('collection')!r}, not "
+                f"{settings.collection!r} (MALI_QA_COLLECTION): run `mali-qa ingest`"
+            )
+        if manifest.get("articles", 1) == 0:
+            raise IndexUnavailableError(
+                f"the index in {self.paths.root} holds no articles: add articles to {settings.seeds_dir} "
+                "and run `mali-qa ingest`"
             )
         self.manifest = manifest
         self.stamp = self.paths.manifest.stat().st_mtime_ns
@@ -74,11 +88,18 @@ class IndexState:
         self._lock = threading.Lock()
 
     def _load_bm25(self) -> Any:
+        """The persisted BM25 retriever, checked: it must hold every passage and answer a query."""
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        if not self.paths.bm25.exists():
-            return None
-        return BM25Retriever.from_persist_dir(str(self.paths.bm25), show_progress=False)
+        if not self.paths.bm25.is_dir():
+            raise IndexUnavailableError(f"the BM25 index {self.paths.bm25} is missing: {REBUILD_HINT}")
+        bm25 = BM25Retriever.from_persist_dir(str(self.paths.bm25), show_progress=False)
+        if len(getattr(bm25, "corpus", None) or []) != self.n_passages:
+            raise IndexUnavailableError(
+                f"the BM25 index {self.paths.bm25} does not hold the {self.n_passages} passages: {REBUILD_HINT}"
+            )
+        bm25.retrieve("mali")  # a damaged part fails here, not in the middle of a question
+        return bm25
 
     def passages_by_id(self, ids: list[str]) -> list[TextNode]:
         """Passage nodes in the order of `ids` (missing ones left out)."""
@@ -141,18 +162,36 @@ def _key(settings: Settings) -> tuple[Any, ...]:
 
 
 def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
-    """The process's loaded index; built from the seeds first when missing (when `auto_build`)."""
+    """The process's loaded index. Built from the seeds first only when the folder holds no index at all
+    (and `auto_build`); never while an ingest runs (the index already loaded, if any, goes on answering)
+    and never over an unfinished or incompatible store (the error names the fix)."""
     key = _key(settings)
+    paths = paths_for(settings)
     with _states_lock:
         state = _states.get(key)
         if state is not None and not state.is_stale():
             return state
-        manifest = read_manifest(paths_for(settings))
-        if auto_build and (manifest is None or manifest.get("embed_model") != embed_model_name(settings)):
-            log.info("building the index from %s (first use)", settings.seeds_dir)
-            ingest(settings, lock_wait=600)
-        elif auto_build and vocabulary_version(paths_for(settings)) not in (None, STEM_VERSION):
-            refresh_lexical(settings)  # an upgrade changed the stemmer; a damaged file is an error instead
+        check_store_folder(paths)
+        if read_manifest(paths) is None:
+            if ingest_running(paths):
+                if state is not None:
+                    return state  # the ingest rewrites the index: answer from the loaded one until it ends
+                raise IngestLockedError(_running(paths))
+            if auto_build and not store_exists(paths):
+                log.info("building the index from %s (first use)", settings.seeds_dir)
+                try:
+                    ingest(settings, lock_wait=0)
+                except IngestLockedError:
+                    raise IngestLockedError(_running(paths)) from None
+        elif auto_build and vocabulary_version(paths) not in (None, STEM_VERSION):
+            try:  # an upgrade changed the stemmer; a damaged file is an error instead
+                refresh_lexical(settings)
+            except IngestLockedError:
+                raise IngestLockedError(_running(paths)) from None
         state = IndexState(settings)
         _states[key] = state
         return state
+
+
+def _running(paths: IndexPaths) -> str:
+    return f"an ingest is running on {paths.root}: ask again when it has finished"

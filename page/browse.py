@@ -1,0 +1,172 @@
+"""The Articles page (a table whose rows open the article, with search) and the Evaluation page (the latest
+`mali-qa eval` report with its own timestamp, and the ratings given on the chat page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from page_helpers import (
+    block_html,
+    byline,
+    count_matches,
+    display_date,
+    escape_markdown,
+    search_html,
+)
+
+from mali_qa.config import Settings
+from page.common import ROOT, outlet_of, shown_errors, wait_for_index
+from page.display import by_type_rows, demote_headings, read_report, report_section, report_time, short_path
+from page.engine import page_settings
+from page.store import read_feedback
+
+
+def article_rows(
+    articles: list[Any], matches: dict[str, int], term: str, settings: Settings
+) -> list[dict[str, Any]]:
+    rows = []
+    for a in articles:
+        row = {
+            "Headline": a.title or a.id,
+            "Outlet": outlet_of(a.id, a.outlet, settings) or "–",
+            "Date": display_date(a.date),
+        }
+        if term:
+            row["Matches"] = matches[a.id]
+        rows.append(row)
+    return rows
+
+
+def selected_row(selection: Any) -> int | None:
+    """The row of the table's selection (a dict-like `{"rows": [...], "cells": [(row, column)]}`): a selected
+    row, else the row of a selected cell."""
+    if not selection:
+        return None
+    rows = selection.get("rows") or []
+    if rows:
+        return int(rows[0])
+    cells = selection.get("cells") or []
+    return int(cells[0][0]) if cells else None
+
+
+def articles_page() -> None:
+    from mali_qa.library import list_articles
+
+    settings = page_settings()
+    st.title("Articles")
+    with shown_errors("reading the articles", settings):
+        wait_for_index(settings)
+        articles = list_articles(settings)
+        term = st.text_input("Search the articles", placeholder="e.g. Wagner, Timbuktu, Barkhane").strip()
+        matches = {a.id: count_matches(f"{a.title}\n{a.text}", term) for a in articles}
+        shown = [a for a in articles if not term or matches[a.id]]
+        found = f"{len(shown)} of {len(articles)} articles"
+        st.caption(
+            escape_markdown(found + (f" mention “{term}”" if term else "") + " · click a row to read it")
+        )
+        if not shown:
+            return
+        event = st.dataframe(
+            article_rows(shown, matches, term, settings),
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-cell",  # a click on any cell of a row opens it
+            key=f"articles-{term.lower()}",  # a new search starts with nothing selected
+            column_config={
+                "Outlet": st.column_config.TextColumn(width=100),
+                "Date": st.column_config.TextColumn(width=120),
+                "Matches": st.column_config.NumberColumn(width=80),
+            },
+        )
+        row = selected_row(event.selection if event is not None else None)
+        if row is None or not 0 <= row < len(shown):
+            return
+        article = shown[row]
+        st.subheader(escape_markdown(article.title or article.id))
+        meta = byline(outlet_of(article.id, article.outlet, settings), display_date(article.date))
+        st.caption(escape_markdown(f"{meta} · {article.id}"))
+        st.markdown(block_html(search_html(article.text, term), article=True), unsafe_allow_html=True)
+
+
+def evaluation_page() -> None:
+    settings = page_settings()
+    st.title("Evaluation")
+    folder = settings.eval_report_dir
+    report_json, report_md, chart = folder / "report.json", folder / "report.md", folder / "report.png"
+    report = read_report(report_json)
+    markdown = report_md.read_text(encoding="utf-8") if report_md.is_file() else ""
+    if report is None and not markdown and not chart.is_file():
+        st.info(
+            "No evaluation report yet: run `mali-qa eval`, then reload this page.",
+            icon=":material/info:",
+        )
+    else:
+        with shown_errors("reading the evaluation report"):
+            evaluation_report(report, markdown, chart, short_path(folder, ROOT))
+    feedback_section(settings.feedback_file)
+
+
+def evaluation_report(report: dict[str, Any] | None, markdown: str, chart: Any, folder: str) -> None:
+    if report is not None:
+        when = report_time(report)
+        st.caption(
+            escape_markdown(
+                f"Latest report of mali-qa eval, made {when or 'at an unknown time'} on {report.get('gold', '?')}"
+                f" · engine {report.get('engine', '?')} · top-k {report.get('top_k', '?')} · from {folder}/"
+            )
+        )
+        figures = [
+            ("Answer accuracy", report.get("answer_accuracy")),
+            ("Abstention", report.get("abstention_accuracy")),
+            ("Citation hit", report.get("citation_hit_rate")),
+            ("Latency p50", (report.get("latency_ms") or {}).get("p50")),
+        ]
+        with st.container(horizontal=True, gap="medium"):
+            for label, value in figures:
+                shown = (
+                    "–"
+                    if value is None
+                    else (f"{value:.0f} ms" if label.startswith("Latency") else f"{value:.2f}")
+                )
+                st.metric(label, shown, border=True)
+    if chart.is_file():
+        st.image(str(chart))
+    if report is not None and report.get("by_type"):
+        st.subheader("By type")
+        st.dataframe(by_type_rows(report), hide_index=True, width="stretch")
+    elif markdown:
+        st.markdown(demote_headings(markdown))  # our own report, rendered as Markdown without raw HTML
+        return
+    failures = report_section(markdown, "Failures")
+    if failures:
+        with st.expander("Failures, one by one", icon=":material/rule:"):
+            st.markdown(demote_headings(failures, 1))
+
+
+def feedback_section(path: Any) -> None:
+    st.subheader("Ratings from the chat page")
+    entries = read_feedback(path)
+    if not entries:
+        st.caption("No answer has been rated yet: use the thumbs under an answer on the chat page.")
+        return
+    up = sum(1 for e in entries if e.get("rating") == "up")
+    st.caption(
+        f"{len(entries)} rated answers: {up} helpful, {len(entries) - up} not helpful (latest rating each)."
+    )
+    st.dataframe(
+        [
+            {
+                "When": str(e.get("time", "")).replace("T", " ")[:16],
+                "Rating": "👍" if e.get("rating") == "up" else "👎",
+                "Question": e.get("question", ""),
+                "Answer": e.get("answer", ""),
+                "Sources": ", ".join(str(c.get("title", "")) for c in e.get("citations") or []),
+            }
+            for e in entries
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={"Rating": st.column_config.TextColumn(width="small")},
+    )

@@ -1,0 +1,166 @@
+"""What the page's parts share: errors shown as plain sentences, the wait for the index, article look-ups, and
+the page's own style and script (clickable [n] markers, the copy button, no developer chrome)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import streamlit as st
+
+from mali_qa.config import Settings
+from mali_qa.errors import MaliQAError
+from mali_qa.types import Article
+from page.display import display_outlet, plain_sentence
+from page.engine import loaded, wait_loaded
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_RAW_BYTES = 5 * 1024 * 1024
+RAW_SUFFIXES = (".txt", ".md", ".html", ".htm")
+
+# Our own constant CSS and script, never built from article or answer text. The script handles clicks on
+# the answer's [n] links (scroll to the source card and open it) and on the copy buttons; it installs one
+# listener per browser tab however often the page reruns.
+PAGE_CSS = """<style>
+[data-testid="stStatusWidget"] { visibility: hidden; }
+.mq-answer { margin-bottom: 0.6rem; }
+a.mq-cite { font-weight: 600; text-decoration: none; padding: 0 1px; border-radius: 3px; }
+a.mq-cite:hover, a.mq-cite:focus-visible { text-decoration: underline; }
+button.mq-copy {
+  font: inherit; font-size: 0.85rem; line-height: 1.4; padding: 0.2rem 0.7rem; border-radius: 0.5rem;
+  border: 1px solid light-dark(#d1d5db, #4b5563); background: transparent; color: inherit; cursor: pointer;
+}
+button.mq-copy:hover { border-color: light-dark(#6b7280, #9ca3af); }
+.mq-flash { outline: 2px solid light-dark(#d97706, #fbbf24); outline-offset: 3px; border-radius: 0.6rem; }
+.st-key-mq-script { display: none; }
+@media (max-width: 640px) {  /* a phone: "New conversation" keeps its icon only, the question box the room */
+  .st-key-new-conversation button [data-testid="stMarkdownContainer"] { display: none; }
+}
+</style>"""
+
+PAGE_SCRIPT = """<script>
+(() => {
+  if (window.__mqPage) return;
+  window.__mqPage = true;
+  const openCard = (key) => {
+    const card = document.querySelector('.st-key-' + CSS.escape(key));
+    if (!card) return false;
+    const details = card.querySelector('details');
+    if (details && !details.open) details.querySelector('summary')?.click();
+    card.scrollIntoView({behavior: 'smooth', block: 'start'});
+    card.classList.add('mq-flash');
+    setTimeout(() => card.classList.remove('mq-flash'), 1600);
+    return true;
+  };
+  const copy = async (text) => {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) { /* not a secure context */ }
+    const area = document.createElement('textarea');
+    area.value = text; area.setAttribute('readonly', ''); area.style.position = 'fixed'; area.style.opacity = '0';
+    document.body.appendChild(area); area.select();
+    let ok = false; try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    area.remove(); return ok;
+  };
+  // A new question (or a restored conversation) brings the latest question to the top of the window, so its
+  // answer streams in view.
+  let seen = 0, queued = false;
+  const follow = () => {
+    queued = false;
+    const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
+    if (messages.length > seen) {
+      const asked = [...messages].filter((m) => m.querySelector('[data-testid="stChatMessageAvatarUser"]'));
+      asked[asked.length - 1]?.scrollIntoView({behavior: 'smooth', block: 'start'});
+    }
+    seen = messages.length;
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(follow); } })
+    .observe(document.body, {childList: true, subtree: true});
+  document.addEventListener('click', async (event) => {
+    const cite = event.target.closest && event.target.closest('a.mq-cite');
+    if (cite) { event.preventDefault(); openCard(cite.dataset.card); return; }
+    const button = event.target.closest && event.target.closest('button.mq-copy');
+    if (button) {
+      event.preventDefault();
+      const done = await copy(button.dataset.copy || '');
+      const label = button.dataset.label || button.textContent;
+      button.dataset.label = label;
+      button.textContent = done ? 'Copied' : 'Copy failed';
+      setTimeout(() => { button.textContent = label; }, 1800);
+    }
+  }, true);
+})();
+</script>"""
+
+
+def install_page_style() -> None:
+    st.html(PAGE_CSS)  # style only: Streamlit puts it in the event container, it takes no room
+    with st.container(key="mq-script"):
+        st.html(PAGE_SCRIPT, unsafe_allow_javascript=True)
+
+
+def show_error(message: str) -> None:
+    st.error(message, icon=":material/error:")
+
+
+@contextmanager
+def shown_errors(doing: str, settings: Settings | None = None) -> Iterator[None]:
+    """Turn a failure into one plain sentence in an `st.error`: a MaliQAError's own message (it names the
+    fix), anything else a short line (the traceback goes to the server's log, or the page in debug mode)."""
+    try:
+        yield
+    except MaliQAError as exc:
+        show_error(plain_sentence(str(exc), ROOT))
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        show_error(f"Something went wrong while {doing}. Please try again in a moment.")
+        if settings is not None and settings.debug:
+            st.exception(exc)
+
+
+def wait_for_index(settings: Settings) -> None:
+    """Wait (behind a spinner) until the index and model are loaded; raises the load's error."""
+    if loaded(settings):
+        return
+    with st.spinner("Loading the index and the model (once per server start)…"):
+        wait_loaded(settings)
+
+
+def article_for(article_id: str, settings: Settings) -> Article | None:
+    """The indexed article, or None when it cannot be read."""
+    from mali_qa.library import get_article
+
+    try:
+        return get_article(article_id, settings)
+    except Exception:
+        return None
+
+
+def raw_text(article_id: str, settings: Settings) -> str:
+    """An article's file as written (to tell a spam footer from an outlet), "" when not found or unreadable.
+    An article's id is its file name without the extension, in the articles folder."""
+    for suffix in RAW_SUFFIXES:
+        path = Path(settings.seeds_dir) / f"{article_id}{suffix}"
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        return _read_raw(str(path), stat.st_mtime_ns, stat.st_size)
+    return ""
+
+
+def outlet_of(article_id: str, outlet: str, settings: Settings) -> str:
+    """The outlet to show for an article: "" when the name comes from a spam footer."""
+    return display_outlet(outlet, raw_text(article_id, settings)) if outlet else ""
+
+
+@functools.lru_cache(maxsize=256)
+def _read_raw(path: str, mtime_ns: int, size: int) -> str:
+    if size > MAX_RAW_BYTES:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

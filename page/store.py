@@ -1,0 +1,131 @@
+"""What the page keeps beyond one script run: conversations (restored after a reload from the `?c=` id in the
+URL, in this server process) and thumbs up/down feedback (appended to a local JSONL file)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mali_qa.types import Answer
+
+#: A conversation id as the page makes them (and the only kind it accepts from a URL).
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+#: The feedback file stops growing past this size (a visitor clicking forever cannot fill the disk).
+MAX_FEEDBACK_BYTES = 20 * 1024 * 1024
+RATINGS = {0: "down", 1: "up"}
+
+
+def new_conversation_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Conversations:
+    """Conversations by id, the most recently used `limit` of them, shared by the sessions of one process."""
+
+    def __init__(self, limit: int = 500) -> None:
+        self.limit = limit
+        self._items: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, conversation_id: str) -> list[dict[str, Any]] | None:
+        """A copy of the conversation's messages, or None when unknown (or not a valid id)."""
+        if not CONVERSATION_ID.match(conversation_id or ""):
+            return None
+        with self._lock:
+            messages = self._items.get(conversation_id)
+            if messages is None:
+                return None
+            self._items.move_to_end(conversation_id)
+            return [dict(m) for m in messages]
+
+    def put(self, conversation_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
+        if not CONVERSATION_ID.match(conversation_id or ""):
+            return
+        with self._lock:
+            self._items[conversation_id] = [dict(m) for m in messages]
+            self._items.move_to_end(conversation_id)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CONVERSATIONS = Conversations()
+_feedback_lock = threading.Lock()
+
+
+class FeedbackFullError(OSError):
+    """The feedback file has reached MAX_FEEDBACK_BYTES."""
+
+
+def feedback_record(
+    *,
+    rating: int | None,
+    question: str,
+    answer: Answer,
+    conversation: str,
+    message_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One line of the feedback file: the rating with the question, the answer and its citations."""
+    return {
+        "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "rating": RATINGS.get(rating, "cleared") if rating is not None else "cleared",
+        "question": question,
+        "answer": answer.text,
+        "short": answer.short,
+        "answered": answer.answered,
+        "engine": answer.engine,
+        "query": answer.query,
+        "citations": [
+            {"n": n, "source": c.source, "title": c.title, "quote": c.quote, "supported": c.supported}
+            for n, c in enumerate(answer.citations, 1)
+        ],
+        "conversation": conversation,
+        "message": message_id,
+    }
+
+
+def append_feedback(path: Path, record: Mapping[str, Any], *, max_bytes: int = MAX_FEEDBACK_BYTES) -> None:
+    """Append `record` as one JSON line (one write, under a lock, so lines never interleave)."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    with _feedback_lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = path.stat().st_size if path.exists() else 0
+        if size + len(line) > max_bytes:
+            raise FeedbackFullError(f"the feedback file is full ({max_bytes // (1024 * 1024)} MB)")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def read_feedback(path: Path, *, limit: int = 500) -> list[dict[str, Any]]:
+    """The latest rating of each rated answer, newest first (cleared ones left out, bad lines skipped)."""
+    latest: dict[str, dict[str, Any]] = {}
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    key = str(record.get("message") or len(latest))
+                    latest.pop(key, None)
+                    latest[key] = record
+    except OSError:
+        return []
+    rated = [r for r in latest.values() if r.get("rating") in ("up", "down")]
+    return list(reversed(rated))[:limit]

@@ -1,0 +1,84 @@
+"""Typo repair against the articles' own words: a question word the articles never use ("timbuktoo",
+"frech", "wagnr") becomes the article word one or two edits away, so that retrieval and the answer step
+see what was meant. Only longer article words are targets, so that a real word the articles lack ("bake")
+is never turned into a common one ("base")."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from mali_qa.text import STOPWORDS, stem
+
+#: Article words shorter than this are never a correction (too many real words lie one edit from them).
+MIN_TARGET_LENGTH = 6
+#: Question words shorter than this are left alone.
+MIN_WORD_LENGTH = 4
+_WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    found = {word}
+    for _ in range(depth):
+        found |= {w[:i] + w[i + 1 :] for w in found for i in range(len(w))}
+    return found
+
+
+def distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (adjacent transpositions count one edit)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+class Speller:
+    """Corrects question words against a count of the articles' words (lower case)."""
+
+    def __init__(self, counts: Counter[str]) -> None:
+        self.counts = counts
+        self.stems = {stem(w) for w in counts}
+        self._by_delete: dict[str, list[str]] = {}
+        for word in counts:
+            if len(word) >= MIN_TARGET_LENGTH and word.isalpha():
+                for key in _deletes(word, 2 if len(word) >= 8 else 1):
+                    self._by_delete.setdefault(key, []).append(word)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Speller:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(w.lower() for w in _WORD.findall(text))
+        return cls(counts)
+
+    def suggest(self, word: str) -> str:
+        """The article word meant by `word`, or "" when it needs no repair or none is close enough."""
+        lower = word.lower()
+        if len(lower) < MIN_WORD_LENGTH or not lower.isalpha() or lower in STOPWORDS:
+            return ""
+        if lower in self.counts or stem(lower) in self.stems:
+            return ""
+        limit = 1 if len(lower) <= 7 else 2
+        candidates = {c for key in _deletes(lower, limit) for c in self._by_delete.get(key, [])}
+        scored = [(distance(lower, c), -self.counts[c], c) for c in candidates]
+        scored = [s for s in scored if s[0] <= limit]
+        return min(scored)[2] if scored else ""
+
+    def correct(self, text: str) -> str:
+        """`text` with every repairable word replaced (keeping a leading capital)."""
+
+        def repair(match: re.Match[str]) -> str:
+            word = match.group(0)
+            better = self.suggest(word)
+            if not better:
+                return word
+            return better.capitalize() if word[0].isupper() else better
+
+        return _WORD.sub(repair, text)

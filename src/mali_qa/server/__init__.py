@@ -1,0 +1,1 @@
+"""`mali-qa serve`: an OpenAI-compatible HTTP service over `ask` (FastAPI under uvicorn)."""
