@@ -78,3 +78,32 @@ def test_bad_history_is_refused(built_settings: Any) -> None:
 def test_public_names() -> None:
     for name in ("ask", "ask_stream", "Answer", "Citation", "MaliQAError", "NO_ANSWER"):
         assert hasattr(mali_qa, name)
+
+
+def test_a_standalone_question_is_answered_the_same_with_or_without_history(built_settings: Any) -> None:
+    history: Any = [
+        {"role": "user", "content": "Who are the Wagner Group in Mali?"},
+        {
+            "role": "assistant",
+            "content": ask("Who are the Wagner Group in Mali?", settings=built_settings).text,
+        },
+    ]
+    alone = ask("When did France leave Mali?", settings=built_settings)
+    after = ask("When did France leave Mali?", history=history, settings=built_settings)
+    assert after.query == alone.query == "When did France leave Mali?"
+    assert (after.text, [c.source for c in after.citations]) == (
+        alone.text,
+        [c.source for c in alone.citations],
+    )
+
+
+def test_a_follow_up_with_a_pronoun_still_uses_the_history(built_settings: Any) -> None:
+    history: Any = [
+        {"role": "user", "content": "Who are the Wagner Group in Mali?"},
+        {
+            "role": "assistant",
+            "content": ask("Who are the Wagner Group in Mali?", settings=built_settings).text,
+        },
+    ]
+    answer = ask("And what happened to him?", history=history, settings=built_settings)
+    assert "Prigozhin" in answer.query

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from servers import ROOT, free_port, stop
 
@@ -412,3 +415,24 @@ def test_a_chat_model_that_is_down_falls_back_and_the_key_never_shows(tight_serv
     seen.append(too_big.text)
     seen.append(tight_server.log.read_text(errors="replace"))
     assert all(KEY not in text for text in seen)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(question=st.text(alphabet=st.characters(codec=None), max_size=300))
+def test_any_question_gets_an_answer_or_an_openai_shaped_error(server: Server, question: str) -> None:
+    """The fuzz of issue 12 over HTTP: every code point (surrogates included, sent as JSON escapes)."""
+    body = json.dumps({"question": question})  # ensure_ascii: lone surrogates travel as \\udXXX escapes
+    reply = httpx.post(
+        f"{server.url}/v1/ask",
+        content=body,
+        headers={**server.headers(), "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert reply.status_code in (200, 400, 422), reply.text[:300]
+    data = reply.json()
+    if reply.status_code == 200:
+        assert isinstance(data["text"], str) and isinstance(data["answered"], bool)
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", data["text"])}
+        assert markers <= set(range(1, len(data["citations"]) + 1))
+    else:
+        assert set(data["error"]) >= {"message", "type"} and data["error"]["message"]

@@ -132,9 +132,9 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
         ),
         "",
     )
-    context = ""
-    if rewritten or len(content_stems(out)) <= 3:
-        context = f"{earlier_user} {earlier_answer}".strip()
+    # Only a question that needs the history (a pronoun resolved, a leading "and", two content words or
+    # fewer) borrows the earlier turn as context; a self-contained question is searched as typed.
+    context = f"{earlier_user} {earlier_answer}".strip() if rewritten or len(content_stems(out)) <= 2 else ""
     own = set(content_stems(out))
     context_terms = [t for t in content_stems(context) if t not in own and not t.isdigit()]
     return Condensed(
