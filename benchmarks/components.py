@@ -43,13 +43,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from harness import default_gold, gold_items, settings_for
-    from llama_index.core.schema import QueryBundle
 
     from mali_qa.answer.condense import condense
     from mali_qa.config import project_root
     from mali_qa.ingest.write import ingest
     from mali_qa.search.fusion import reciprocal_rank_fusion
-    from mali_qa.search.retrieve import HybridRetriever, sentence_ranking
+    from mali_qa.search.retrieve import HybridRetriever, dense_ranking, sentence_ranking
     from mali_qa.service import ask, pipeline_for
 
     seeds = args.seeds or project_root() / "seeds"
@@ -64,58 +63,28 @@ def main() -> None:
     top_k = settings.top_k
     retriever = HybridRetriever(state, top_k)
     depth = retriever.depth
-    vectors = {q: state.embed_model.get_query_embedding(q) for q in questions}
-    dense = retriever._dense
+    vectors = {q: state.embed_query(q) for q in questions}
     rows: dict[str, Any] = {}
     rows["ask (whole, warm)"] = median_ms(lambda q: ask(q, settings=settings), questions, args.repeats)
-    rows["condense"] = median_ms(lambda q: condense(q, []), questions, args.repeats)
-    rows["query embedding (llama-index get_query_embedding)"] = median_ms(
-        state.embed_model.get_query_embedding, questions, args.repeats
+    rows["condense (typo repair, follow-up)"] = median_ms(
+        lambda q: pipe.standalone(q, []), questions, args.repeats
     )
-    raw_embed = getattr(state.embed_model, "embed", None)
-    if raw_embed is not None:
-        rows["query embedding (raw onnx embed)"] = median_ms(
-            lambda q: raw_embed([q]), questions, args.repeats
-        )
-    rows["dense passages: llama-index VectorIndexRetriever"] = median_ms(
-        lambda q: dense.retrieve(QueryBundle(query_str=q, embedding=vectors[q])), questions, args.repeats
+    rows["query embedding (MiniLM through onnxruntime)"] = median_ms(
+        state.embed_query, questions, args.repeats
     )
-    rows["dense passages: raw collection.query (docs+metas)"] = median_ms(
-        lambda q: state.collection.query(
-            query_embeddings=[vectors[q]], n_results=depth, include=["documents", "metadatas", "distances"]
-        ),
-        questions,
-        args.repeats,
+    rows["dense passages: collection.query (docs+metas)"] = median_ms(
+        lambda q: dense_ranking(state, vectors[q], depth, {}), questions, args.repeats
     )
-    n_sent = max(state.n_sentences, 1)
-    rows["sentences: raw collection.query (distances)"] = median_ms(
-        lambda q: state.sentences.query(
-            query_embeddings=[vectors[q]], n_results=min(depth * 2, n_sent), include=["distances"]
-        ),
-        questions,
-        args.repeats,
+    rows["sentences: collection.query (distances)"] = median_ms(
+        lambda q: sentence_ranking(state, vectors[q], depth), questions, args.repeats
     )
-    rows["sentences: sentence_ranking (query + passages_by_id, none known)"] = median_ms(
-        lambda q: sentence_ranking(state, vectors[q], depth, {}), questions, args.repeats
+    rows["bm25: bm25s tokenize + retrieve (memory-mapped)"] = median_ms(
+        lambda q: state.bm25.search(q, depth), questions, args.repeats
     )
-    if state.bm25 is not None:
-        bm25 = state.bm25
-        rows["bm25: llama-index BM25Retriever (positive scores only)"] = median_ms(
-            retriever._lexical, questions, args.repeats
-        )
-        import bm25s
-
-        def raw_bm25(q: str) -> Any:
-            tokens = bm25s.tokenize(q, stemmer=bm25.stemmer, show_progress=False)
-            return bm25.bm25.retrieve(tokens, k=bm25.similarity_top_k, show_progress=False)
-
-        rows["bm25: raw bm25s tokenize + retrieve"] = median_ms(raw_bm25, questions, args.repeats)
     rows["rankings: HybridRetriever.rankings (dense, sentences, bm25)"] = median_ms(
-        lambda q: retriever.rankings(q, vectors[q]), questions, args.repeats
+        lambda q: retriever.rankings(q, vectors[q], {}), questions, args.repeats
     )
-    ranked = {
-        q: [[n.node.node_id for n in hits] for hits in retriever.rankings(q, vectors[q])] for q in questions
-    }
+    ranked = {q: [[pid for pid, _ in r] for r in retriever.rankings(q, vectors[q], {})] for q in questions}
     rows["fusion: reciprocal_rank_fusion of the three rankings"] = median_ms(
         lambda q: reciprocal_rank_fusion(ranked[q]), questions, args.repeats
     )
@@ -123,7 +92,7 @@ def main() -> None:
         lambda q: pipe.retrieve(q, top_k), questions, args.repeats
     )
     passages = {q: pipe.retrieve(q, top_k) for q in questions}
-    rows["answer: ExtractiveEngine.answer"] = median_ms(
+    rows["answer: the offline engine (features, ranking, decision)"] = median_ms(
         lambda q: pipe.offline.answer(condense(q, []), passages[q]), questions, args.repeats
     )
     result = {

@@ -153,3 +153,44 @@ def test_term_counts_of_an_older_stemmer_are_redone_under_the_lock(tmp_path: Pat
     state = load_index(settings)  # refreshes the counts, keeps the articles and vectors
     assert state.df == vocab["df"] and state.article_ids() == ["alpha", "beta", "gamma"]
     assert not ingest(settings).changed
+
+
+def test_answering_in_a_new_process_imports_no_framework(built_settings: Settings, tmp_path: Path) -> None:
+    """The first answer of a new process loads Chroma, bm25s and the ONNX model only: llama-index (a second
+    of imports) is for writing the index, not for reading it (issue 15's cold start)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mali_qa import ask\n"
+        "answer = ask('How many Russian military personnel could operate in Mali?')\n"
+        "print(bool(answer.citations), sorted({m.split('.')[0] for m in sys.modules if m.startswith('llama_index')}))\n"
+    )
+    env = {
+        **os.environ,
+        "MALI_QA_VECTORSTORE_DIR": str(built_settings.vectorstore_dir),
+        "MALI_QA_SEEDS_DIR": str(built_settings.seeds_dir),
+        "MALI_QA_CACHE_DIR": str(built_settings.cache_dir),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "[]"], done.stdout
+
+
+def test_bm25_read_directly_ranks_as_llama_index_does(built_settings: Settings) -> None:
+    """The persisted BM25 read through bm25s gives llama-index BM25Retriever's passages and scores."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    from mali_qa.search.lexical import Bm25Index
+
+    folder = IndexPaths(built_settings.vectorstore_dir).bm25
+    ours, theirs = Bm25Index(folder), BM25Retriever.from_persist_dir(str(folder))
+    theirs.similarity_top_k = 6
+    for query in ("when did France leave Mali", "Wagner mercenaries cost", "Timbuktu Russian soldiers"):
+        expected = [(n.node.node_id, round(float(n.score or 0.0), 5)) for n in theirs.retrieve(query)]
+        got = [(pid, round(score, 5)) for pid, score in ours.search(query, 6)]
+        assert got and got == [hit for hit in expected if hit[1] > 0.0]
+    assert ours.search("zzzz qqqq", 6) == [] and ours.search("", 6) == []

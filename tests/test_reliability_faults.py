@@ -22,6 +22,7 @@ from mali_qa.errors import IndexUnavailableError
 from mali_qa.ingest.corpus import parse_article
 from mali_qa.ingest.store import IndexPaths, chroma_client, read_manifest, sentence_collection_name
 from mali_qa.ingest.write import ingest
+from mali_qa.library import list_articles
 from mali_qa.text import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,7 +215,13 @@ def test_corrupted_store_names_the_fix_and_rebuild_repairs_it(
     settings, copy = damaged_copy(store, tmp_path)
     DAMAGE[damage](copy)
     with pytest.raises(IndexUnavailableError) as caught:
-        api.ask(QUESTION, settings=settings)
+        if damage.startswith("docstore"):
+            # answering never reads the article store (the words typo repair needs are counted at ingest):
+            # the question is answered, and what reads the articles names the fix
+            assert api.ask(QUESTION, settings=settings).answered
+            list_articles(settings)
+        else:
+            api.ask(QUESTION, settings=settings)
     assert "mali-qa ingest --rebuild" in str(caught.value)
     assert "\n" not in str(caught.value)
     ingest(settings, rebuild=True)

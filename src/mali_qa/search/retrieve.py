@@ -1,42 +1,59 @@
 """Hybrid retrieval: passage vectors (Chroma), sentence vectors and BM25 ranked separately, then fused by
-reciprocal rank; each passage keeps its dense cosine and its sentences' cosines for the answer step."""
+reciprocal rank; each passage keeps its dense similarity and its sentences' cosines for the answer step.
+Chroma and bm25s are queried directly: no framework objects are made per hit."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from llama_index.core import VectorStoreIndex
-from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle
 
 from mali_qa.ingest.store import sentence_ids
 from mali_qa.search.fusion import reciprocal_rank_fusion
-from mali_qa.search.index import IndexState
+from mali_qa.search.index import IndexState, StoredPassage
 from mali_qa.text import split_sentences
 from mali_qa.types import Passage
 
 #: Each ranking looks this many passages past top_k, so that fusion can promote what one of them ranks low.
 RETRIEVER_SLACK = 14
 
+#: One ranking: (passage id, score), best first.
+Ranking = list[tuple[str, float]]
 
-def sentence_ranking(
-    state: IndexState, vector: list[float], depth: int, known: dict[str, BaseNode]
-) -> list[NodeWithScore]:
+
+def dense_ranking(
+    state: IndexState, vector: np.ndarray, depth: int, stored: dict[str, StoredPassage]
+) -> Ranking:
+    """The passages nearest to the query vector. The score is exp(-distance), as llama-index's Chroma store
+    reports it (the fitted answer model reads it); the passages are kept in `stored`."""
+    hits = state.collection.query(
+        query_embeddings=[vector.tolist()],
+        n_results=min(depth, max(state.n_passages, 1)),
+        include=["documents", "metadatas", "distances"],
+    )
+    ranking = []
+    for pid, text, meta, distance in zip(
+        hits["ids"][0], hits["documents"][0], hits["metadatas"][0], hits["distances"][0], strict=True
+    ):
+        stored[pid] = (pid, text or "", dict(meta or {}))
+        ranking.append((pid, math.exp(-float(distance))))
+    return ranking
+
+
+def sentence_ranking(state: IndexState, vector: np.ndarray, depth: int) -> Ranking:
     """Dense retrieval at the sentence level: the passages holding the sentences nearest to the query (a
-    long passage's vector blurs its one telling sentence). Passages in `known` are not fetched again."""
+    long passage's vector blurs its one telling sentence), scored by their best sentence's cosine."""
     hits = state.sentences.query(
-        query_embeddings=[vector],
+        query_embeddings=[vector.tolist()],
         n_results=min(depth * 2, max(state.n_sentences, 1)),
         include=["distances"],
     )
     best: dict[str, float] = {}
     for sid, distance in zip(hits["ids"][0], hits["distances"][0], strict=True):
         best.setdefault(sid.rsplit("/", 1)[0], 1.0 - float(distance))
-    ids = list(best)[:depth]
-    fetched = {n.node_id: n for n in state.passages_by_id([i for i in ids if i not in known])}
-    nodes = [known.get(i) or fetched.get(i) for i in ids]
-    return [NodeWithScore(node=node, score=best[node.node_id]) for node in nodes if node is not None]
+    return list(best.items())[:depth]
 
 
 class HybridRetriever:
@@ -46,41 +63,31 @@ class HybridRetriever:
         self._state = state
         self.top_k = top_k
         self.depth = top_k + RETRIEVER_SLACK
-        index = VectorStoreIndex.from_vector_store(state.vector_store, embed_model=state.embed_model)
-        self._dense = index.as_retriever(similarity_top_k=self.depth)
 
-    def _lexical(self, query: str) -> list[NodeWithScore]:
-        bm25 = self._state.bm25
-        if bm25 is None:
-            return []
-        bm25.similarity_top_k = min(self.depth, max(self._state.n_passages, 1))
-        return [n for n in bm25.retrieve(query) if (n.score or 0.0) > 0.0]  # no shared term: no hit
-
-    def rankings(self, query: str, vector: list[float]) -> list[list[NodeWithScore]]:
+    def rankings(self, query: str, vector: np.ndarray, stored: dict[str, StoredPassage]) -> list[Ranking]:
         """The three rankings, best first: passage vectors, sentence vectors, BM25."""
-        dense = self._dense.retrieve(QueryBundle(query_str=query, embedding=vector))
-        known = {n.node.node_id: n.node for n in dense}
-        sentences = sentence_ranking(self._state, vector, self.depth, known)
-        return [dense, sentences, self._lexical(query)]
+        dense = dense_ranking(self._state, vector, self.depth, stored)
+        sentences = sentence_ranking(self._state, vector, self.depth)
+        lexical = self._state.bm25.search(query, self.depth)
+        return [sorted(r, key=lambda hit: hit[1], reverse=True) for r in (dense, sentences, lexical)]
 
     def search(self, query: str) -> list[Passage]:
-        """The top passages for `query`, each with its dense cosine and its sentences' cosines."""
-        vector = np.asarray(self._state.embed_model.get_query_embedding(query), dtype=np.float32)
-        rankings = [
-            sorted(hits, key=lambda n: n.score or 0.0, reverse=True)
-            for hits in self.rankings(query, vector.tolist())
-        ]
-        dense = {n.node.node_id: float(n.score or 0.0) for n in rankings[0]}
-        node_of = {n.node.node_id: n.node for hits in rankings for n in hits}
-        fused = reciprocal_rank_fusion([[n.node.node_id for n in hits] for hits in rankings])
+        """The top passages for `query`, each with its dense similarity and its sentences' cosines."""
+        vector = self._state.embed_query(query)
+        stored: dict[str, StoredPassage] = {}
+        rankings = self.rankings(query, vector, stored)
+        dense = dict(rankings[0])
+        fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings])[: self.top_k]
+        missing = [pid for pid, _ in fused if pid not in stored]
+        stored.update((p[0], p) for p in self._state.passages_by_id(missing))
         passages = [
-            to_passage(node_of[pid], score, dense.get(pid, 0.0)) for pid, score in fused[: self.top_k]
+            to_passage(stored[pid], score, dense.get(pid, 0.0)) for pid, score in fused if pid in stored
         ]
         spans = {p.id: split_sentences(p.text, offset=p.start) for p in passages}
         ids = {p.id: sentence_ids(p.id, len(spans[p.id])) for p in passages}
-        stored = self._state.sentence_vectors([sid for group in ids.values() for sid in group])
+        vectors = self._state.sentence_vectors([sid for group in ids.values() for sid in group])
         return [
-            replace(p, sentence_scores=_sentence_scores(spans[p.id], ids[p.id], stored, vector))
+            replace(p, sentence_scores=_sentence_scores(spans[p.id], ids[p.id], vectors, vector))
             for p in passages
         ]
 
@@ -95,13 +102,13 @@ def _sentence_scores(
     )
 
 
-def to_passage(node: BaseNode, score: float, dense_score: float) -> Passage:
-    meta = node.metadata
+def to_passage(stored: StoredPassage, score: float, dense_score: float) -> Passage:
+    pid, text, meta = stored
     return Passage(
-        id=node.node_id,
+        id=pid,
         article_id=str(meta.get("article_id", "")),
         title=str(meta.get("title", "")),
-        text=node.get_content(),
+        text=text,
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),
         date=str(meta.get("date", "")),
