@@ -78,3 +78,21 @@ def test_chat_keeps_history(built_settings: Any) -> None:
         timeout=120,
     )
     assert done.returncode == 0 and "killed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "question", "top_k"),
+    [
+        (["ask", "-: what"], "-: what", None),
+        (["ask", "--top-k", "3", "-5 degrees in Gao?"], "-5 degrees in Gao?", 3),
+        (["ask", "--json", "--not-an-option"], "--not-an-option", None),
+        (["ask", "--", "-x"], "-x", None),
+        (["ask", "When did France leave Mali?", "--top-k=4"], "When did France leave Mali?", 4),
+    ],
+)
+def test_a_question_that_starts_with_a_dash_is_a_question(argv: list[str], question: str, top_k: Any) -> None:
+    """Found by the CLI fuzz: `mali-qa ask "-:"` failed on an unknown option instead of answering."""
+    from mali_qa.cli import _question_as_text, build_parser
+
+    args = build_parser().parse_args(_question_as_text(argv))
+    assert args.question == question and args.top_k == top_k

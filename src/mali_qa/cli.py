@@ -167,9 +167,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The options of `mali-qa ask`; any other word after it that starts with "-" is the question.
+_ASK_OPTIONS = ("--json", "--top-k", "-h", "--help")
+
+
+def _question_as_text(argv: Sequence[str]) -> list[str]:
+    """`mali-qa ask "-5 degrees?"` asks the question rather than failing on an unknown option: a word after
+    `ask` that starts with "-" and is none of its options (nor --top-k's value) is the question, as if
+    written after `--`."""
+    words = list(argv)
+    command = next((i for i, w in enumerate(words) if not w.startswith("-")), None)
+    if command is None or words[command] != "ask" or "--" in words:
+        return words
+    for i in range(command + 1, len(words)):
+        word = words[i]
+        if word.startswith("-") and word.split("=", 1)[0] not in _ASK_OPTIONS and words[i - 1] != "--top-k":
+            return words[:i] + ["--"] + words[i:]
+    return words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_question_as_text(sys.argv[1:] if argv is None else argv))
     debug = _debug()
     _quiet_libraries(verbose=args.verbose, debug=debug)
     _tolerant_streams()

@@ -26,6 +26,7 @@ _lock = threading.Lock()
 _settings: dict[str, Settings] = cache.register("settings of the environment")
 _pipelines: dict[Settings, Pipeline] = cache.register("pipelines")
 _checked: dict[Settings, bool] = cache.register("settings checked at the boundary")
+_pipeline_keys: dict[Settings, Settings] = cache.register("pipeline keys (settings without top_k)")
 
 
 def default_settings() -> Settings:
@@ -144,8 +145,12 @@ class Pipeline:
 
 def pipeline_for(settings: Settings) -> Pipeline:
     """The process's pipeline for these settings (whatever their top_k), reloaded after a re-ingest."""
-    key = settings.with_(top_k=Settings.model_fields["top_k"].default)
     with _lock:
+        key = _pipeline_keys.get(settings)
+    if key is None:  # validating a copy costs milliseconds: once per distinct settings, not per question
+        key = settings.with_(top_k=Settings.model_fields["top_k"].default)
+    with _lock:
+        _pipeline_keys[settings] = key
         pipe = _pipelines.get(key)
         if pipe is None or pipe.state.is_stale():
             pipe = Pipeline(settings)

@@ -26,6 +26,12 @@ LETTER_WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """(start, end) of every sentence of `text`, never crossing a line break; offsets shifted by `offset`."""
+    return [(start + offset, end + offset) for start, end in _sentence_spans(text)]
+
+
+@lru_cache(maxsize=4096)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """split_sentences at offset 0, remembered: a question splits the same retrieved passages several times."""
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
         body, base = line.group(0), line.start()
@@ -35,10 +41,10 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
             word = _word_before(body, start, match.start())
             if word and (word.lower().rstrip(".") in _ABBREVIATIONS or len(word) == 1):
                 continue
-            _add_span(spans, body, start, end, base + offset)
+            _add_span(spans, body, start, end, base)
             start = end
-        _add_span(spans, body, start, len(body), base + offset)
-    return spans
+        _add_span(spans, body, start, len(body), base)
+    return tuple(spans)
 
 
 def _word_before(body: str, start: int, stop: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mali_qa import lexicon
 from mali_qa.text import content_stems, stem, stems_match
@@ -170,6 +171,7 @@ PERSONNEL = frozenset(
 )
 
 
+@lru_cache(maxsize=65_536)
 def counts_head(sentence: str, head: str) -> bool:
     """Whether a number in the sentence counts the question's head noun ("59 French soldiers")."""
     target = stem(head)
@@ -234,6 +236,7 @@ def kind_score(
     return 0.5
 
 
+@lru_cache(maxsize=65_536)
 def part_kind_score(part: QuestionPart, sentence: str) -> float:
     """`kind_score` of a sentence for what one question part asks."""
     return kind_score(

@@ -35,6 +35,9 @@ from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
 
+#: Sentence vectors kept in memory after a question read them (384 float32 each: 20,000 take 31 MB).
+SENTENCE_VECTORS_KEPT = 20_000
+
 #: A stored passage as Chroma returns it: id, text and flat metadata (article_id, title, start, end, ...).
 StoredPassage = tuple[str, str, dict[str, Any]]
 
@@ -88,6 +91,7 @@ class IndexState:
             ) from exc
         self.embed_query = query_embedder(settings)
         self._documents: dict[str, Any] | None = None
+        self._vectors: dict[str, np.ndarray] = {}
         self._articles: dict[str, Article] = {}
         self._lock = threading.Lock()
 
@@ -122,11 +126,22 @@ class IndexState:
         return [found[i] for i in ids if i in found]
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, Any]:
-        """Stored sentence vectors by id (missing ids are left out)."""
-        if not ids:
-            return {}
-        got = self.sentences.get(ids=ids, include=["embeddings"])
-        return dict(zip(got["ids"], got["embeddings"], strict=True))
+        """Stored sentence vectors by id (missing ids are left out); the ones read lately are kept in memory
+        (up to SENTENCE_VECTORS_KEPT), as questions keep retrieving the same passages."""
+        with self._lock:
+            found = {i: self._vectors[i] for i in ids if i in self._vectors}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            got = self.sentences.get(ids=missing, include=["embeddings"])
+            fetched = {
+                i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)
+            }
+            found.update(fetched)
+            with self._lock:
+                if len(self._vectors) + len(fetched) > SENTENCE_VECTORS_KEPT:
+                    self._vectors.clear()
+                self._vectors.update(fetched)
+        return found
 
     def is_stale(self) -> bool:
         try:
