@@ -11,7 +11,8 @@ Sentence labels come from the gold files: a candidate sentence is positive when 
 the item's evidence strings, or every must_include group in a source article. Folds are grouped so that
 questions on the same fact (the same first evidence string) and near-duplicate questions (half their
 content words shared) never sit on both sides of a split. Nothing is tuned on a held-out fold: each fold's
-ranker, runner-up margin, decision and threshold are fitted on the other folds alone."""
+ranker, runner-up margin, decision and threshold are fitted on the other folds alone. Needs the dev extras
+(scikit-learn, scipy): `pip install -e '.[dev]'`."""
 
 from __future__ import annotations
 
@@ -32,9 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "gold_dev.jsonl"
 GOLD_FILES = [*sorted((ROOT / "eval" / "bank").glob("*.jsonl")), ROOT / "eval" / "gold.jsonl", DEV]
 WEIGHTS = ROOT / "src" / "mali_qa" / "data" / "scorer.json"
-#: L2 strength of the answer decision (few questions, correlated features: keep it simple).
-DECISION_L2 = 10.0
-#: The signs of the answer decision's weights, as SIGNS for the ranker.
+#: The answer decision: gradient-boosted trees this small (depth 2: pairs of features interact, as "a short
+#: question whose every term the articles use"), each feature's effect kept to its DECISION_SIGNS direction.
+DECISION_TREES = {
+    "max_depth": 2,
+    "max_iter": 100,
+    "learning_rate": 0.05,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+}
+#: The direction of each answer-decision feature's effect, as SIGNS for the ranker (others are free).
 DECISION_SIGNS = {
     "best": 1,
     "margin": 1,
@@ -201,7 +209,6 @@ def answered_correctly(case: Case, answer: Any) -> bool:
 
 def fit(cases: list[Case]) -> Any:
     """The scorer fitted on these cases: sentences first, then the runner-up margin, then the decision."""
-    from mali_qa.answer.features import QUESTION_FEATURES
     from mali_qa.answer.scorer import Scorer
     from mali_qa.eval.scoring import word_count
 
@@ -227,12 +234,11 @@ def fit(cases: list[Case]) -> Any:
         targets.append(case.item.answerable)
         correct.append(case.item.answerable and answered_correctly(case, compose_for(case, decision)))
     x, y = np.array(features), np.array(targets)
-    answer = logistic(x, y, QUESTION_FEATURES, l2=DECISION_L2, signs=DECISION_SIGNS)
+    answer = boosted_decision(x, y)
     # the threshold is chosen on predictions for questions the decision was not fitted on (inner folds)
     held = np.zeros(len(cases))
     for train, test in inner_folds(len(cases)):
-        fold = logistic(x[train], y[train], QUESTION_FEATURES, l2=DECISION_L2, signs=DECISION_SIGNS)
-        held[test] = fold.probability(x[test])
+        held[test] = boosted_decision(x[train], y[train]).probability(x[test])
     threshold = choose_threshold(cases, held, correct)
     return Scorer(sentence, answer, threshold=threshold, runner_up_margin=best_share)
 
@@ -282,6 +288,36 @@ def pairwise_ranker(cases: list[Case], l2: float = 1.0, max_negatives: int = 30)
     both = np.vstack([x, -x])
     labels = np.r_[np.ones(len(x), dtype=bool), np.zeros(len(x), dtype=bool)]
     return logistic(both, labels, SENTENCE_FEATURES, l2=l2, signs=SIGNS, intercept=False)
+
+
+def boosted_decision(x: np.ndarray, y: np.ndarray) -> Any:
+    """The answer decision fitted on question features x and answerable labels y (classes balanced), exported
+    to `BoostedTrees` (read at run time without scikit-learn)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from mali_qa.answer.features import QUESTION_FEATURES
+    from mali_qa.answer.scorer import BoostedTrees
+
+    if len(set(y.tolist())) < 2:
+        return BoostedTrees(QUESTION_FEATURES, 10.0 if y.all() else -10.0, ())
+    model = HistGradientBoostingClassifier(
+        **DECISION_TREES,
+        class_weight="balanced",
+        monotonic_cst=[DECISION_SIGNS.get(name, 0) for name in QUESTION_FEATURES],
+        random_state=0,
+    ).fit(x, y)
+    trees = tuple(
+        tuple(
+            (int(n["feature_idx"]), float(n["num_threshold"]), -1, -1, float(n["value"]))
+            if n["is_leaf"]
+            else (int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]), 0.0)
+            for n in predictors[0].nodes
+        )
+        for predictors in model._predictors  # the fitted trees (scikit-learn has no public export)
+    )
+    exported = BoostedTrees(QUESTION_FEATURES, float(np.ravel(model._baseline_prediction)[0]), trees)
+    assert np.allclose(exported.probability(x), model.predict_proba(x)[:, 1], atol=1e-6)
+    return exported
 
 
 def inner_folds(n: int, k: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,6 +1,6 @@
-"""The fitted model of the offline engine: a logistic sentence scorer (how likely a sentence answers the
-question) and a logistic answer-or-abstain decision, read from `data/scorer.json` (written by
-`scripts/fit_scorer.py`, which prints its cross-validated figures)."""
+"""The fitted model of the offline engine: a linear sentence ranker (which sentence answers the question)
+and an answer-or-abstain decision (small boosted trees, each feature's effect kept to one direction), read
+from `data/scorer.json` (written by `scripts/fit_scorer.py`, which prints its cross-validated figures)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import numpy as np
 from mali_qa.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from mali_qa.errors import ConfigError
 
-#: Bump when the features change their meaning: a weights file of another version is refused.
-FEATURES_VERSION = 6
+#: Bump when the features or the file's shape change: a weights file of another version is refused.
+FEATURES_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,68 @@ class Logistic:
 
 
 @dataclass(frozen=True)
+class BoostedTrees:
+    """p = sigmoid(baseline + the sum of one leaf value per tree), over named features. Each tree is a list
+    of nodes [feature, threshold, left, right, value]; a node with left == -1 is a leaf; x <= threshold goes
+    left. Fitted by scikit-learn's HistGradientBoostingClassifier and read here without it."""
+
+    names: tuple[str, ...]
+    baseline: float
+    trees: tuple[tuple[tuple[int, float, int, int, float], ...], ...]
+
+    def logit(self, rows: Any) -> np.ndarray:
+        x = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.names))
+        out = np.full(len(x), self.baseline)
+        for r, row in enumerate(x):
+            for tree in self.trees:
+                node = tree[0]
+                while node[2] >= 0:
+                    node = tree[node[2]] if row[node[0]] <= node[1] else tree[node[3]]
+                out[r] += node[4]
+        return out
+
+    def probability(self, rows: Any) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(self.logit(rows), -30, 30))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "boosted_trees",
+            "features": list(self.names),
+            "baseline": round(self.baseline, 6),
+            "trees": [
+                [[f, round(t, 6), left, right, round(v, 6)] for f, t, left, right, v in tree]
+                for tree in self.trees
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], expected: tuple[str, ...]) -> BoostedTrees:
+        names = tuple(data["features"])
+        if names != expected:
+            raise ConfigError(
+                "the offline engine's weights were fitted on other features: run `python scripts/fit_scorer.py`"
+            )
+        trees = tuple(
+            tuple((int(f), float(t), int(left), int(right), float(v)) for f, t, left, right, v in tree)
+            for tree in data["trees"]
+        )
+        return cls(names, float(data["baseline"]), trees)
+
+
+def decision_from_dict(data: dict[str, Any]) -> Logistic | BoostedTrees:
+    """The answer decision of a weights file: boosted trees, or (an always-answer probe) a logistic."""
+    if data.get("kind") == "boosted_trees":
+        return BoostedTrees.from_dict(data, QUESTION_FEATURES)
+    return Logistic.from_dict(data, QUESTION_FEATURES)
+
+
+@dataclass(frozen=True)
 class Scorer:
     """The sentence ranker (fitted on pairs of sentences of one question), the answer decision and its
-    threshold, and how close to the best sentence's score a runner-up must be to be quoted too."""
+    probability threshold, and how close to the best sentence's score a runner-up must be to be quoted too."""
 
     sentence: Logistic
-    answer: Logistic
+    answer: Logistic | BoostedTrees
     threshold: float = 0.5
     runner_up_margin: float = 1.0
 
@@ -90,7 +146,7 @@ class Scorer:
             )
         return cls(
             Logistic.from_dict(data["sentence"], SENTENCE_FEATURES),
-            Logistic.from_dict(data["answer"], QUESTION_FEATURES),
+            decision_from_dict(data["answer"]),
             float(data["threshold"]),
             float(data["runner_up_margin"]),
         )
