@@ -114,6 +114,20 @@ def test_follow_up_resolves_the_pronoun_from_history() -> None:
     assert answer.answered and "killed" in answer.text
 
 
+def test_a_follow_up_searches_the_earlier_question_and_names_never_the_earlier_answer() -> None:
+    history = [
+        {"role": "user", "content": "Who runs Mali now?"},
+        {"role": "assistant", "content": "Colonel Assimi Goita staged a coup and toppled the president [1]"},
+    ]
+    condensed = condense("and why?", history)  # type: ignore[arg-type]
+    searched = condensed.search_text
+    assert "runs Mali" in searched and "Assimi Goita" in searched  # the earlier question, the answer's names
+    assert not {"staged", "coup", "toppled", "president"} & set(searched.lower().split())
+    assert condense("How many French soldiers died in Mali?", history).search_text == (  # type: ignore[arg-type]
+        "How many French soldiers died in Mali?"
+    )
+
+
 def test_no_history_leaves_the_question_alone() -> None:
     assert condense("When did France leave Mali?", []).question == "When did France leave Mali?"
 

@@ -16,10 +16,7 @@ from mali_qa import ask
 pytestmark = pytest.mark.integration
 
 GOLD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "gold_dev.jsonl"
-#: 3 of the set's 4 unanswerable questions are declined since the decision became boosted trees (2026-11-22:
-#: held out, +3 points of answer accuracy, +4 of citation hits, +0.5 of abstention); "What did China say
-#: about the French withdrawal" is answered with the French Foreign Ministry's denial.
-FLOORS = {"accuracy": 0.89, "abstention": 0.75, "citation": 0.85}
+FLOORS = {"accuracy": 0.89, "abstention": 0.95, "citation": 0.82}
 
 
 def _norm(s: str) -> str:

@@ -194,3 +194,25 @@ def test_bm25_read_directly_ranks_as_llama_index_does(built_settings: Settings) 
         got = [(pid, round(score, 5)) for pid, score in ours.search(query, 6)]
         assert got and got == [hit for hit in expected if hit[1] > 0.0]
     assert ours.search("zzzz qqqq", 6) == [] and ours.search("", 6) == []
+
+
+def test_an_index_without_word_counts_still_repairs_typos(built_settings: Settings, tmp_path: Path) -> None:
+    """An index made before the ingest stored typo repair's word counts: they are counted from the articles
+    on first use instead, to the same counts."""
+    import json
+    import shutil
+
+    from mali_qa.service import pipeline_for, reset
+
+    copy = tmp_path / "older"
+    shutil.copytree(built_settings.vectorstore_dir, copy, ignore=shutil.ignore_patterns(".ingest.lock"))
+    vocab_path = IndexPaths(copy).vocab
+    vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+    stored = vocab.pop("words")
+    vocab_path.write_text(json.dumps(vocab), encoding="utf-8")
+    reset()
+    pipe = pipeline_for(built_settings.with_(vectorstore_dir=copy))
+    assert pipe.state.words is None
+    assert dict(pipe.speller.counts) == stored
+    assert pipe.speller.correct("wen did frnace leave timbuktoo") == "wen did france leave timbuktu"
+    reset()

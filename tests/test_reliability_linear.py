@@ -151,7 +151,8 @@ MARKER_ALPHABET = st.sampled_from(list("[]12 3,;.a\n") + ["[1]", "[2, 3]", "[4]"
 @given(st.lists(MARKER_ALPHABET, max_size=30).map("".join), st.integers(0, 5))
 def test_markers_are_renumbered_as_before(text: str, valid: int) -> None:
     """Same results wherever the old pattern saw a marker (1-3 digits, at most 16 spaces before it)."""
-    if re.search(r"\d{4}|\s{17}|(\](?:\s*\[\d+\])+){8}", text):
+    # the new pattern takes runs of at most MARKER_RUN (8) adjacent markers, by design (linear time)
+    if re.search(r"\d{4}|\s{17}|(?:\[[^\[\]]*\]){9}", text):
         return
     assert Renumbering(valid).apply(text) == old_renumber(text, valid)
 

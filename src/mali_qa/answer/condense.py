@@ -1,5 +1,6 @@
 """Offline rewriting of a follow-up question into a standalone one, from the conversation's earlier turns:
-pronouns resolved to the entity they most likely point at, ellipsis filled with the earlier topic."""
+pronouns resolved to the entity they most likely point at, ellipsis filled with the earlier question and
+the names its answer gave (never the answer's text)."""
 
 from __future__ import annotations
 
@@ -133,8 +134,11 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
         "",
     )
     # Only a question that needs the history (a pronoun resolved, a leading "and", two content words or
-    # fewer) borrows the earlier turn as context; a self-contained question is searched as typed.
-    context = f"{earlier_user} {earlier_answer}".strip() if rewritten or len(content_stems(out)) <= 2 else ""
+    # fewer) borrows the earlier turn as context: the earlier question, and the names the earlier answer
+    # gave (what "he" or "there" may point at), never that answer's text. A self-contained question is
+    # searched as typed.
+    needs_history = rewritten or len(content_stems(out)) <= 2
+    context = " ".join([earlier_user, *_names(earlier_answer)]).strip() if needs_history else ""
     own = set(content_stems(out))
     context_terms = [t for t in content_stems(context) if t not in own and not t.isdigit()]
     return Condensed(
