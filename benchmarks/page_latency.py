@@ -14,16 +14,16 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from harness import free_port, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "page_latency.json"
@@ -57,26 +57,6 @@ observer.observe(document.body, {childList: true, subtree: true, characterData: 
 const box = document.querySelector('[data-testid="stChatInputTextArea"]');
 box.addEventListener('keydown', (e) => { if (e.key === 'Enter' && window.__t0 === null) window.__t0 = performance.now(); });
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"streamlit was not healthy at {url} after {timeout} s")
 
 
 def start_browser(profile: Path) -> Any:
@@ -175,7 +155,7 @@ def cold_start(
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     result: dict[str, Any] = {}
     try:
-        wait_healthy(url, proc)
+        wait_healthy(f"{url}/_stcore/health", proc, name="streamlit", timeout=60.0, poll=0.02)
         healthy = time.monotonic()
         driver.get(url)
         box = WebDriverWait(driver, 120, poll_frequency=0.02).until(
@@ -211,13 +191,7 @@ def cold_start(
         raise
     finally:
         driver.quit()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop(proc, timeout=10.0)
         log.close()
     loads = [
         line

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,18 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import RESULTS_DIR, child_env, default_gold, gold_items, latency_summary, settings_for
+from harness import (
+    RESULTS_DIR,
+    child_env,
+    default_gold,
+    free_port,
+    gold_items,
+    latency_summary,
+    settings_for,
+    stop,
+    wait_healthy,
+)
 
 from mali_qa.config import project_root
 from mali_qa.eval.gold import GoldItem
 
 ROOT = project_root()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Run:
@@ -84,30 +87,6 @@ class Run:
             **latency_summary(self.latencies),
             "not_ok": self.not_ok,
         }
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mali-qa serve exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"mali-qa serve was not healthy after {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def main() -> int:
@@ -158,7 +137,7 @@ def main() -> int:
             proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             started = time.monotonic()
-            wait_healthy(url, proc)
+            wait_healthy(f"{url}/health", proc, name="mali-qa serve", timeout=300.0)
             start_s = time.monotonic() - started
 
             def in_process(_: Any, item: GoldItem) -> int:

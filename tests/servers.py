@@ -34,19 +34,29 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    """Wait until a Streamlit server answers its health check (or fail if it exited)."""
+def wait_healthy(
+    health_url: str,
+    proc: subprocess.Popen[bytes],
+    *,
+    name: str,
+    log: Path | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Wait until `health_url` answers 200; fail naming `name` (with the tail of its `log`) when the server
+    exits first, or when it is not healthy within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+            tail = f":\n{log.read_text(errors='replace')[-3000:]}" if log is not None else ""
+            raise RuntimeError(f"{name} exited with code {proc.returncode}{tail}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            with urllib.request.urlopen(health_url, timeout=2) as reply:
                 if reply.status == 200:
                     return
         except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"streamlit was not healthy at {url} after {timeout} s")
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{name} was not healthy at {health_url} after {timeout:.0f} s")
 
 
 @contextlib.contextmanager
@@ -72,7 +82,7 @@ def page_server(seeds: Path, store: Path, work: Path) -> Iterator[str]:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc)
+        wait_healthy(f"{url}/_stcore/health", proc, name="streamlit", log=work / "streamlit.log")
         yield url
     finally:
         stop(proc)

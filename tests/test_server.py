@@ -10,7 +10,6 @@ import secrets
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servers import ROOT, free_port, stop
+from servers import ROOT, free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -59,20 +58,6 @@ class Server:
         )
 
 
-def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mali-qa serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"mali-qa serve was not healthy at {url} after {timeout:.0f} s")
-
-
 def start_server(settings: Any, work: Path, **env: str) -> Iterator[Server]:
     """`mali-qa serve` in a child process over the index of `settings`, stopped by its process id."""
     port = free_port()
@@ -95,7 +80,7 @@ def start_server(settings: Any, work: Path, **env: str) -> Iterator[Server]:
         proc = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_up(url, proc, log)
+        wait_healthy(f"{url}/health", proc, name="mali-qa serve", log=log, timeout=180.0)
         yield Server(url, env.get("MALI_QA_SERVER_TOKEN", ""), log, proc)
     finally:
         stop(proc)

@@ -24,6 +24,11 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 LETTER_WORD = re.compile(r"[A-Za-z][A-Za-z’'\-]*")
 
 
+def letter_words(text: str) -> list[str]:
+    """The words of `text` as typo repair counts them, lower case (the ingest stores their counts)."""
+    return [w.lower() for w in LETTER_WORD.findall(text)]
+
+
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """(start, end) of every sentence of `text`, never crossing a line break; offsets shifted by `offset`."""
     return [(start + offset, end + offset) for start, end in _sentence_spans(text)]

@@ -20,6 +20,16 @@ from mali_qa.errors import ConfigError
 FEATURES_VERSION = 7
 
 
+def _fitted_names(data: dict[str, Any], expected: tuple[str, ...]) -> tuple[str, ...]:
+    """The feature names a fitted model was fitted on, which must be the ones the engine computes."""
+    names = tuple(data["features"])
+    if names != expected:
+        raise ConfigError(
+            "the offline engine's weights were fitted on other features: run `python scripts/fit_scorer.py`"
+        )
+    return names
+
+
 @dataclass(frozen=True)
 class Logistic:
     """p = sigmoid(((x - mean) / scale) . coef + intercept), over named features."""
@@ -49,11 +59,7 @@ class Logistic:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], expected: tuple[str, ...]) -> Logistic:
-        names = tuple(data["features"])
-        if names != expected:
-            raise ConfigError(
-                "the offline engine's weights were fitted on other features: run `python scripts/fit_scorer.py`"
-            )
+        names = _fitted_names(data, expected)
         return cls(
             names,
             np.asarray(data["mean"], dtype=np.float64),
@@ -100,11 +106,7 @@ class BoostedTrees:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], expected: tuple[str, ...]) -> BoostedTrees:
-        names = tuple(data["features"])
-        if names != expected:
-            raise ConfigError(
-                "the offline engine's weights were fitted on other features: run `python scripts/fit_scorer.py`"
-            )
+        names = _fitted_names(data, expected)
         trees = tuple(
             tuple((int(f), float(t), int(left), int(right), float(v)) for f, t, left, right, v in tree)
             for tree in data["trees"]

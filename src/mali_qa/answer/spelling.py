@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from mali_qa.text import LETTER_WORD, STOPWORDS, stem
+from mali_qa.text import LETTER_WORD, STOPWORDS, letter_words, stem
 
 #: Article words shorter than this are never a correction (too many real words lie one edit from them).
 MIN_TARGET_LENGTH = 6
@@ -59,7 +59,7 @@ class Speller:
     def from_texts(cls, texts: Iterable[str]) -> Speller:
         counts: Counter[str] = Counter()
         for text in texts:
-            counts.update(w.lower() for w in LETTER_WORD.findall(text))
+            counts.update(letter_words(text))
         return cls(counts)
 
     def suggest(self, word: str) -> str:

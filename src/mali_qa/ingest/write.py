@@ -43,7 +43,7 @@ from mali_qa.ingest.store import (
     vocabulary_outdated,
     write_json_atomic,
 )
-from mali_qa.text import LETTER_WORD, STEM_VERSION, content_stems, split_sentences
+from mali_qa.text import STEM_VERSION, content_stems, letter_words, split_sentences
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -407,11 +407,11 @@ def _write_vocabulary(nodes: Sequence[BaseNode], paths: IndexPaths) -> dict[str,
         title = node.metadata.get("title", "")
         text = node.get_content()
         df.update(set(content_stems(text) + content_stems(title)))
-        words.update(w.lower() for w in LETTER_WORD.findall(text))
+        words.update(letter_words(text))
         article_id = str(node.metadata.get("article_id", ""))
         if article_id not in titled:
             titled.add(article_id)
-            words.update(w.lower() for w in LETTER_WORD.findall(title))
+            words.update(letter_words(title))
     vocab = {"version": STEM_VERSION, "passages": len(nodes), "df": dict(df), "words": dict(words)}
     write_json_atomic(paths.vocab, vocab)
     return vocab

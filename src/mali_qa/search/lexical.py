@@ -24,15 +24,14 @@ class Bm25Index:
         self._stemmer = None if options.get("skip_stemming") else Stemmer.Stemmer("english")
         self._bm25: Any = bm25s.BM25.load(str(folder), load_corpus=True, mmap=True, show_progress=False)
         self.size = int(self._bm25.scores.get("num_docs") or 0)
+        self._tokenize = bm25s.tokenize
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The k best passages for the query, as (id, score); none when the query shares no term."""
-        import bm25s
-
         k = min(k, self.size)
         if k <= 0:
             return []
-        tokens = bm25s.tokenize(
+        tokens = self._tokenize(
             query, stemmer=self._stemmer, token_pattern=self._pattern, show_progress=False
         )
         if not any(tokens.ids):
