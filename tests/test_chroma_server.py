@@ -92,6 +92,9 @@ def test_ingest_and_ask_through_a_chroma_server(chroma_server: int, tmp_path: Pa
         answer = ask("When did France leave Mali?", settings=settings)
         assert answer.answered, answer.text
         assert any(c.source == "002_07d3930ec7cbf04e" for c in answer.citations), answer.citations
+        # the server's vectors read once and searched in memory, or queried on the server each time: one answer
+        queried = ask("When did France leave Mali?", settings=settings.with_(memory_vectors=0))
+        assert (queried.text, queried.citations) == (answer.text, answer.citations)
 
         client = chromadb.HttpClient(
             host="127.0.0.1", port=chroma_server, settings=ChromaSettings(anonymized_telemetry=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mali_qa.answer.condense import Condensed, condense
-from mali_qa.answer.extractive import ExtractiveEngine, Vocabulary
+from mali_qa.answer.extractive import ExtractiveEngine, RuleScores, Vocabulary
 from mali_qa.answer.question import classify, parts, question_heads
 from mali_qa.text import content_stems, split_sentences, word_count
 from mali_qa.types import NO_ANSWER, Passage
@@ -188,7 +188,7 @@ def test_two_sentences_answer_together_what_neither_does_alone() -> None:
     passages = _passages()
     engine = _engine(passages)
     qparts = parts("Burkina fighting spread; Prigozhin killed August")
-    pair = engine._pair(qparts, engine.candidates(passages), [])
+    pair = engine._pair(qparts, engine.candidates(passages), RuleScores(engine, []))
     assert len(pair) == 2 and {"Burkina" in c.text or "Prigozhin" in c.text for c in pair} == {True}
     assert pair[0].passage.id != pair[1].passage.id
 

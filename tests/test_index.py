@@ -216,3 +216,33 @@ def test_an_index_without_word_counts_still_repairs_typos(built_settings: Settin
     assert dict(pipe.speller.counts) == stored
     assert pipe.speller.correct("wen did frnace leave timbuktoo") == "wen did france leave timbuktu"
     reset()
+
+
+def test_a_small_index_searched_in_memory_finds_what_chroma_finds(built_settings: Settings) -> None:
+    """Exact search over the vectors read once from Chroma gives Chroma's own neighbours, distances,
+    passages and sentence vectors; past `memory_vectors` every look-up is a Chroma query again."""
+    from mali_qa.search.vectors import ChromaSearch, MemorySearch
+
+    memory = IndexState(built_settings)
+    chroma = IndexState(built_settings.with_(memory_vectors=0))
+    assert isinstance(memory.search, MemorySearch) and isinstance(chroma.search, ChromaSearch)
+    assert memory.search.size == memory.n_passages + memory.n_sentences
+    for question in ("when did France leave Mali", "wagner mercenaries cost", "who is assimi goita"):
+        vector = memory.embed_query(question)
+        ours, theirs = memory.search.nearest_passages(vector, 8), chroma.search.nearest_passages(vector, 8)
+        assert [p for p, _ in ours] == [p for p, _ in theirs]
+        assert [d for _, d in ours] == pytest.approx([d for _, d in theirs], abs=1e-5)
+        ours_s, theirs_s = (
+            memory.search.nearest_sentences(vector, 10),
+            chroma.search.nearest_sentences(vector, 10),
+        )
+        assert [s for s, _ in ours_s] == [s for s, _ in theirs_s]
+        assert [d for _, d in ours_s] == pytest.approx([d for _, d in theirs_s], abs=1e-5)
+        ids = [s for s, _ in ours_s]
+        for sid, row in memory.search.sentence_vectors(ids).items():
+            assert row == pytest.approx(chroma.search.sentence_vectors([sid])[sid], abs=1e-6)
+        passage_ids = [p[0] for p, _ in ours][::-1] + ["no-such-passage"]
+        assert memory.search.passages(passage_ids) == chroma.search.passages(passage_ids)
+    assert memory.search.nearest_passages(vector, 0) == []
+    everything = memory.search.nearest_passages(vector, 10_000)
+    assert len(everything) == memory.n_passages

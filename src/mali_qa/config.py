@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     chroma_port: int = Field(
         default=8000, ge=1, le=65535, validation_alias="CHROMA_PORT", description="Chroma server port"
     )
+    memory_vectors: int = Field(
+        default=20_000,
+        ge=0,
+        le=10_000_000,
+        description="An index of at most this many vectors (passages and sentences) is searched exactly in "
+        "memory; a larger one through Chroma at every question (0: always Chroma)",
+    )
     cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "mali-qa",
         description="Where the ONNX export of the bundled model is kept (made once)",

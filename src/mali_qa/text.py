@@ -130,7 +130,13 @@ def stem(word: str) -> str:
 
 
 def stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)]
+    return list(_stems(text))
+
+
+@lru_cache(maxsize=50_000)
+def _stems(text: str) -> tuple[str, ...]:
+    """The stems of a text, remembered: questions keep retrieving the same passages and sentences."""
+    return tuple(stem(w) for w in words(text))
 
 
 def content_stems(text: str) -> list[str]:

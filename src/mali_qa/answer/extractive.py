@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from mali_qa.answer.candidates import Candidate, candidates
 from mali_qa.answer.condense import Condensed
 from mali_qa.answer.question import (
     ANSWER_CLASSES,
@@ -17,7 +18,7 @@ from mali_qa.answer.question import (
     question_heads,
 )
 from mali_qa.answer.vocabulary import Vocabulary
-from mali_qa.text import looks_like_instruction, split_sentences, stem, stems, word_count
+from mali_qa.text import stem, word_count
 from mali_qa.types import NO_ANSWER, Answer, Citation, Passage
 
 #: Below this share of the question's weighted terms, a sentence is not evidence for it.
@@ -40,23 +41,6 @@ LIST_WORD_BUDGET = 90
 #: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
 WORD_BUDGET = 75
 HARD_WORD_LIMIT = 100
-
-
-@dataclass
-class Candidate:
-    """One sentence of a retrieved passage, with offsets into its article."""
-
-    passage: Passage
-    rank: int
-    start: int
-    end: int
-    text: str
-    stems: frozenset[str]
-    context: frozenset[str]
-    similarity: float = 0.0
-    score: float = 0.0
-    coverage: float = 0.0
-    matched: set[str] = field(default_factory=set)
 
 
 class ExtractiveEngine:
@@ -90,54 +74,25 @@ class ExtractiveEngine:
         return ""
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
-        out = []
-        spans_of = {p.id: split_sentences(p.text, offset=p.start) for p in passages}
-        last_sentence = {p.id: stems(_text(p, spans_of[p.id][-1])) for p in passages if spans_of[p.id]}
-        for rank, passage in enumerate(passages):
-            spans = spans_of[passage.id]
-            passage_stems = frozenset(stems(passage.text) + stems(passage.title))
-            similarity = {start: cos for start, _end, cos in passage.sentence_scores}
-            previous: list[str] = last_sentence.get(_previous_id(passage.id), [])
-            for start, end in spans:
-                text = _text(passage, (start, end))
-                own = stems(text)
-                if looks_like_instruction(text):  # planted orders to an AI are never quoted as an answer
-                    previous = own
-                    continue
-                # "He said ..." continues the sentence before: its names count as this sentence's own
-                bag = own + previous if _PRONOUN_START.match(text) else own
-                out.append(
-                    Candidate(
-                        passage,
-                        rank,
-                        start,
-                        end,
-                        text,
-                        frozenset(bag),
-                        passage_stems,
-                        similarity.get(start, passage.dense_score),
-                    )
-                )
-                previous = own
-        return out
+        return candidates(passages)
 
     def _score(
         self, part: QuestionPart, cand: Candidate, soft: Sequence[str]
     ) -> tuple[float, float, set[str]]:
         total = covered = 0.0
         matched: set[str] = set()
+        vocabulary = self.vocabulary
         for term in part.terms:
-            w = self.vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
+            w = vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
             total += w
-            if self.vocabulary.has(term, cand.stems):
+            near = vocabulary.near(term)
+            if not near.isdisjoint(cand.stems):
                 covered += w
                 matched.add(term)
-            elif not term.isdigit() and self.vocabulary.has(
-                term, cand.context
-            ):  # a number must be in the sentence itself
+            elif not term.isdigit() and not near.isdisjoint(cand.context):  # a number: in the sentence itself
                 covered += 0.5 * w
         coverage = covered / total if total else 0.0
-        soft_hits = sum(1 for t in soft if self.vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
+        soft_hits = sum(1 for t in soft if vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
         kind = part_kind_score(part, cand.text)
         n_words = len(cand.text.split())
         score = (
@@ -158,10 +113,16 @@ class ExtractiveEngine:
         return self.rules_answer(condensed, passages, self.candidates(passages))
 
     def rules_answer(
-        self, condensed: Condensed, passages: Sequence[Passage], cands: list[Candidate]
+        self,
+        condensed: Condensed,
+        passages: Sequence[Passage],
+        cands: list[Candidate],
+        scores: RuleScores | None = None,
     ) -> Answer:
-        """The hand-set rules' answer from these candidate sentences (of these passages)."""
+        """The hand-set rules' answer from these candidate sentences (of these passages); `scores` shares
+        the rules' scores with a caller that reads them too."""
         question = condensed.question
+        score_of = scores or RuleScores(self, condensed.context_terms)
         if not passages or self.unknown_names(question) or self.missing_head(question):
             return abstain(condensed, passages)
         chosen: list[Candidate] = []
@@ -175,7 +136,7 @@ class ExtractiveEngine:
                 all_terms[t] = self.vocabulary.weight(t)
             ranked: list[Candidate] = []
             for cand in cands:
-                score, coverage, matched = self._score(part, cand, condensed.context_terms)
+                score, coverage, matched = score_of(part, cand)
                 if score > 0 and _is_evidence(coverage, cand.similarity, bool(unknown)):
                     ranked.append(replace(cand, score=score, coverage=coverage, matched=matched))
             if not ranked:
@@ -192,16 +153,16 @@ class ExtractiveEngine:
             ):
                 chosen.append(runner_up)  # two near-equal readings: quote both rather than guess
             if part.kind == "list":
-                chosen.extend(self._more_items(part, cands, chosen, condensed.context_terms))
+                chosen.extend(self._more_items(part, cands, chosen, score_of))
         if not chosen:
-            chosen = self._pair(qparts, cands, condensed.context_terms)
+            chosen = self._pair(qparts, cands, score_of)
         if not chosen:
             return abstain(condensed, passages)
         chosen.extend(self._cover_missing(qparts, all_terms, cands, chosen, condensed.context_terms))
         return compose(condensed, chosen, passages)
 
     def _pair(
-        self, qparts: list[QuestionPart], cands: list[Candidate], soft: Sequence[str]
+        self, qparts: list[QuestionPart], cands: list[Candidate], score_of: RuleScores
     ) -> list[Candidate]:
         """Two sentences, of different passages, that together hold what no single one does ("Which year
         saw both the creation of MINUSMA and the start of Serval?")."""
@@ -210,7 +171,7 @@ class ExtractiveEngine:
         total = sum(weights.values())
         if not total or any(self.vocabulary.frequency(t) == 0 for t in weights):
             return []
-        scored = sorted(((self._score(part, c, soft), c) for c in cands), key=lambda x: -x[0][0])[:PAIR_POOL]
+        scored = sorted(((score_of(part, c), c) for c in cands), key=lambda x: -x[0][0])[:PAIR_POOL]
         best: tuple[float, list[Candidate]] | None = None
         for i, ((score_a, _, _), a) in enumerate(scored):
             for (score_b, _, _), b in scored[i + 1 :]:
@@ -229,13 +190,13 @@ class ExtractiveEngine:
         return best[1] if best else []
 
     def _more_items(
-        self, part: QuestionPart, cands: list[Candidate], chosen: list[Candidate], soft: Sequence[str]
+        self, part: QuestionPart, cands: list[Candidate], chosen: list[Candidate], score_of: RuleScores
     ) -> list[Candidate]:
         """For a list question: other sentences, preferably from other articles, naming items not yet given."""
         have = " ".join(c.text for c in chosen)
         best = max(chosen, key=lambda c: c.score)
         extra: list[Candidate] = []
-        scored = sorted(((self._score(part, c, soft), c) for c in cands), key=lambda x: -x[0][0])
+        scored = sorted(((score_of(part, c), c) for c in cands), key=lambda x: -x[0][0])
         for (score, coverage, _), cand in scored:
             if len(extra) >= 2:
                 break
@@ -281,6 +242,21 @@ class ExtractiveEngine:
         return [best_extra[1]] if best_extra else []
 
 
+class RuleScores:
+    """The rules' score of each (question part, candidate sentence) of one question, computed once: the
+    rules' answer and the learned engine's features both read them."""
+
+    def __init__(self, engine: ExtractiveEngine, soft: Sequence[str]) -> None:
+        self._engine, self._soft = engine, soft
+        self._known: dict[tuple[str, int], tuple[float, float, set[str]]] = {}
+
+    def __call__(self, part: QuestionPart, cand: Candidate) -> tuple[float, float, set[str]]:
+        key = (part.text, id(cand))  # a part's text makes the rest of it
+        if key not in self._known:
+            self._known[key] = self._engine._score(part, cand, self._soft)
+        return self._known[key]
+
+
 #: Classes whose members an answer names without naming the class ("which countries" -> "Niger").
 GENERIC_CLASSES = ANSWER_CLASSES | frozenset("capital capitals event events date dates".split())
 
@@ -315,22 +291,8 @@ _COMMON_CAPS = frozenset(
 )
 
 
-def _previous_id(passage_id: str) -> str:
-    """The id of the passage just before this one in its article ("a#0007" -> "a#0006")."""
-    article, _, number = passage_id.rpartition("#")
-    return f"{article}#{int(number) - 1:04d}" if number.isdigit() and int(number) > 0 else ""
-
-
-def _text(passage: Passage, span: tuple[int, int]) -> str:
-    """The passage's text at an article offset span."""
-    return passage.text[span[0] - passage.start : span[1] - passage.start]
-
-
 _ATTRIBUTION = re.compile(
     r"\b(?:per|according to|as reported by|reported by)\s+(?:the\s+)?(?:[A-Z][\w.\-]*\s*){1,3}(?=[,?.]|$)"
-)
-_PRONOUN_START = re.compile(
-    r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|Your|Our|This|These|That|The group)\b"
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
-from mali_qa.answer.extractive import Candidate
+from mali_qa.answer.candidates import Candidate
 from mali_qa.answer.question import (
     DATE_FULL,
     DATE_MONTH,
@@ -92,13 +93,21 @@ _ANSWER_SHAPES = {
 def new_answer(part: QuestionPart, text: str) -> float:
     """Whether the sentence holds something of the asked kind (a date, a number, a name) that the question
     does not already hold: a sentence that only repeats the question answers nothing."""
-    shapes = _ANSWER_SHAPES.get(part.kind, (PROPER, NUMBER))
     asked = set(part.terms)
-    for pattern in shapes:
-        for match in pattern.finditer(text):
-            if any(stem(w) not in asked for w in re.findall(r"[\w’'\-]+", match.group(0))):
+    for pattern in _ANSWER_SHAPES.get(part.kind, (PROPER, NUMBER)):
+        for found in _shaped(pattern, text):
+            if any(w not in asked for w in found):
                 return 1.0
     return 0.0
+
+
+@lru_cache(maxsize=50_000)
+def _shaped(pattern: re.Pattern[str], text: str) -> tuple[tuple[str, ...], ...]:
+    """The stems of each match of a shape (a date, a number, a name) in a sentence, remembered: the same
+    sentences come back question after question."""
+    return tuple(
+        tuple(stem(w) for w in re.findall(r"[\w’'\-]+", match.group(0))) for match in pattern.finditer(text)
+    )
 
 
 _NAME_ASKED = re.compile(r"\b(?:name|names|named|called)\b", re.I)
@@ -129,36 +138,70 @@ def subject_stems(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
+class PartTerms:
+    """What the sentence features read of one question part, computed once per question: each term's IDF
+    weight, whether it names the asked subject, and the part's headline coverage per article title."""
+
+    def __init__(self, part: QuestionPart, vocabulary: Vocabulary, subjects: frozenset[str]) -> None:
+        self.part = part
+        self.vocabulary = vocabulary
+        self.subjects = subjects
+        self.asked_peoples = peoples(part.text)
+        #: (term, its forms in the articles, idf, weight with the answer-class discount, not a subject, is a
+        #: number)
+        self.terms = [
+            (
+                t,
+                vocabulary.near(t),
+                vocabulary.weight(t),
+                vocabulary.weight(t) * (ANSWER_CLASS_WEIGHT if t in part.heads else 1.0),
+                t not in subjects,
+                t.isdigit(),
+            )
+            for t in part.terms
+        ]
+        self.total = sum(w for _, _, _, w, _, _ in self.terms)
+        self.focus_total = sum(w for _, _, _, w, focus, _ in self.terms if focus)
+        self.rarest = max((idf for _, _, idf, _, _, _ in self.terms), default=1.0) or 1.0
+        self.wants_name = wants_name(part)
+        self._titles: dict[str, float] = {}
+
+    def title_coverage(self, title: str) -> float:
+        """The IDF-weighted share of the part's terms in an article's headline: the article is about it."""
+        found = self._titles.get(title)
+        if found is None:
+            bag = frozenset(stems(title))
+            total = sum(idf for _, _, idf, _, _, _ in self.terms)
+            hit = sum(idf for _, near, idf, _, _, _ in self.terms if not near.isdisjoint(bag))
+            found = self._titles[title] = hit / total if total else 0.0
+        return found
+
+
 def sentence_features(
-    part: QuestionPart,
+    terms: PartTerms,
     cand: Candidate,
-    vocabulary: Vocabulary,
     *,
-    subjects: frozenset[str],
     soft: Sequence[str],
     top_fused: float,
 ) -> list[float]:
     """The features of one candidate sentence for one question part, in SENTENCE_FEATURES order (but for
     the rules engine's two, which the learned engine appends)."""
-    total = covered = strict = focus_total = focus = 0.0
-    rarest = max((vocabulary.weight(t) for t in part.terms), default=1.0) or 1.0
-    best_matched = 0.0
-    for term in part.terms:
-        w = vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
-        total += w
-        in_focus = term not in subjects
-        focus_total += w if in_focus else 0.0
-        if vocabulary.has(term, cand.stems):
+    part, vocabulary, subjects = terms.part, terms.vocabulary, terms.subjects
+    covered = strict = focus = best_matched = 0.0
+    bag, context = cand.stems, cand.context
+    for _term, near, idf, w, in_focus, is_number in terms.terms:
+        if not near.isdisjoint(bag):
             covered += w
             strict += w
             focus += w if in_focus else 0.0
-            best_matched = max(best_matched, vocabulary.weight(term))
-        elif not term.isdigit() and vocabulary.has(term, cand.context):
+            best_matched = max(best_matched, idf)
+        elif not is_number and not near.isdisjoint(context):
             covered += 0.5 * w
+    total = terms.total
     coverage = covered / total if total else 0.0
     kind = part_kind_score(part, cand.text)
     agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
-    conflict = subject_conflict(part.text, cand.text, cand.stems)
+    conflict = _conflict(terms.asked_peoples, cand.text, cand.stems)
     n_words = len(cand.text.split())
     pronoun_start = bool(_PRONOUN_START.match(cand.text))
     soft_hits = sum(1 for t in soft if vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
@@ -166,16 +209,16 @@ def sentence_features(
     return [
         coverage,
         strict / total if total else 0.0,
-        focus / focus_total if focus_total else 1.0,
-        _title_coverage(part, cand.passage.title, vocabulary),
-        best_matched / rarest,
+        focus / terms.focus_total if terms.focus_total else 1.0,
+        terms.title_coverage(cand.passage.title),
+        best_matched / terms.rarest,
         similarity,
         max(cand.passage.dense_score, 0.0),
         coverage * similarity,
         kind,
         1.0 if part.kind in STRICT_KINDS and kind == 0.0 else 0.0,
         new_answer(part, cand.text),
-        1.0 if wants_name(part) and not new_name(part, cand.text) else 0.0,
+        1.0 if terms.wants_name and not new_name(part, cand.text) else 0.0,
         agree / len(subjects) if subjects else 1.0,
         1.0 if conflict else 0.0,
         1.0 / (1.0 + cand.rank),
@@ -188,24 +231,14 @@ def sentence_features(
     ]
 
 
-def _title_coverage(part: QuestionPart, title: str, vocabulary: Vocabulary) -> float:
-    """The IDF-weighted share of the question's terms in the article's headline: the article is about it."""
-    bag = frozenset(stems(title))
-    weights = {t: vocabulary.weight(t) for t in part.terms}
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if vocabulary.has(t, bag)) / total if total else 0.0
-
-
-def peoples(text: str) -> set[str]:
+@lru_cache(maxsize=50_000)
+def peoples(text: str) -> frozenset[str]:
     """The peoples a text names by their adjective ("Russian soldiers", "the French army"), as stems."""
     demonyms = word_map("demonyms")
-    return {demonyms[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in demonyms}
+    return frozenset(demonyms[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in demonyms)
 
 
-def subject_conflict(question: str, sentence: str, bag: frozenset[str]) -> bool:
-    """Whether the sentence is about another people than the one asked: the question says "Russian",
-    the sentence never names Russia or Russians but names the French."""
-    asked = peoples(question)
+def _conflict(asked: frozenset[str], sentence: str, bag: frozenset[str]) -> bool:
     if not asked or asked & bag:
         return False
     return bool(peoples(sentence) - asked)

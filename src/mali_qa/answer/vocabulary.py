@@ -11,6 +11,8 @@ from mali_qa.text import stems_match
 ABSENT_TERM_WEIGHT = 1.0
 #: Even a word in every passage ("Mali") still counts for something: "the capital of Mali" is not Niamey.
 MIN_TERM_WEIGHT = 0.5
+#: Terms whose forms, frequency and weight are remembered; past it the memory starts again.
+TERMS_KEPT = 100_000
 
 
 @lru_cache(maxsize=500_000)
@@ -29,11 +31,14 @@ class Vocabulary:
             self._by_prefix.setdefault(s[:3], []).append(s)
         self._cache: dict[str, int] = {}
         self._near: dict[str, frozenset[str]] = {}
+        self._weights: dict[str, float] = {}
 
     def near(self, term: str) -> frozenset[str]:
         """Every stem of the articles that counts as the term (itself, or a longer form of it)."""
         found = self._near.get(term)
         if found is None:
+            if len(self._near) > TERMS_KEPT:
+                self._near.clear()
             found = frozenset(s for s in self._by_prefix.get(term[:3], []) if _match(term, s)) | {term}
             self._near[term] = found
         return found
@@ -47,6 +52,8 @@ class Vocabulary:
         if term in self.df:
             return self.df[term]
         if term not in self._cache:
+            if len(self._cache) > TERMS_KEPT:
+                self._cache.clear()
             near = [self.df[s] for s in self._by_prefix.get(term[:3], []) if _match(term, s)]
             self._cache[term] = max(near, default=0)
         return self._cache[term]
@@ -55,7 +62,15 @@ class Vocabulary:
         """IDF of the term; a word no article uses weighs ABSENT_TERM_WEIGHT: questions paraphrase, so one
         unknown verb must not sink an answerable question (unknown names and answer classes are caught
         before, by `ExtractiveEngine.unknown_names` and `missing_head`)."""
-        df = self.frequency(term)
-        if df == 0:
-            return ABSENT_TERM_WEIGHT
-        return max(MIN_TERM_WEIGHT, math.log(1.0 + (self.n - df + 0.5) / (df + 0.5)))
+        found = self._weights.get(term)
+        if found is None:
+            df = self.frequency(term)
+            found = (
+                ABSENT_TERM_WEIGHT
+                if df == 0
+                else max(MIN_TERM_WEIGHT, math.log(1.0 + (self.n - df + 0.5) / (df + 0.5)))
+            )
+            if len(self._weights) > TERMS_KEPT:
+                self._weights.clear()
+            self._weights[term] = found
+        return found

@@ -110,7 +110,9 @@ class MiniLM:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting threads
+        # the worker threads spin briefly for work instead of sleeping: a question's vector comes 1.4 ms
+        # sooner (3.9 -> 2.5 ms on 2 threads), at the cost of CPU time while they spin
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         options.log_severity_level = 3
         try:
             session = ort.InferenceSession(

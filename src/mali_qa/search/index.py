@@ -30,16 +30,11 @@ from mali_qa.ingest.store import (
     vocabulary_version,
 )
 from mali_qa.search.lexical import Bm25Index
+from mali_qa.search.vectors import ChromaSearch, MemorySearch, StoredPassage, VectorSearch
 from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
-
-#: Sentence vectors kept in memory after a question read them (384 float32 each: 20,000 take 31 MB).
-SENTENCE_VECTORS_KEPT = 20_000
-
-#: A stored passage as Chroma returns it: id, text and flat metadata (article_id, title, start, end, ...).
-StoredPassage = tuple[str, str, dict[str, Any]]
 
 
 class IndexState:
@@ -83,6 +78,7 @@ class IndexState:
             #: the articles' words with their counts, for typo repair (None: an index of an older version)
             self.words: dict[str, int] | None = vocab.get("words")
             self.bm25 = self._load_bm25()
+            self.search: VectorSearch = self._vector_search()
         except MaliQAError:
             raise
         except Exception as exc:
@@ -91,7 +87,6 @@ class IndexState:
             ) from exc
         self.embed_query = query_embedder(settings)
         self._documents: dict[str, Any] | None = None
-        self._vectors: dict[str, np.ndarray] = {}
         self._articles: dict[str, Article] = {}
         self._lock = threading.Lock()
 
@@ -114,34 +109,19 @@ class IndexState:
         bm25.search("mali", 1)  # a damaged part fails here, not in the middle of a question
         return bm25
 
+    def _vector_search(self) -> VectorSearch:
+        """Exact search in memory for an index of at most `memory_vectors` vectors, else Chroma's HNSW."""
+        if self.n_passages + self.n_sentences <= self.settings.memory_vectors:
+            return MemorySearch(self.collection, self.sentences)
+        return ChromaSearch(self.collection, self.sentences, self.n_passages, self.n_sentences)
+
     def passages_by_id(self, ids: list[str]) -> list[StoredPassage]:
         """Stored passages in the order of `ids` (missing ones left out)."""
-        if not ids:
-            return []
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        found = {
-            i: (i, t or "", dict(m or {}))
-            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
-        return [found[i] for i in ids if i in found]
+        return self.search.passages(ids)
 
-    def sentence_vectors(self, ids: list[str]) -> dict[str, Any]:
-        """Stored sentence vectors by id (missing ids are left out); the ones read lately are kept in memory
-        (up to SENTENCE_VECTORS_KEPT), as questions keep retrieving the same passages."""
-        with self._lock:
-            found = {i: self._vectors[i] for i in ids if i in self._vectors}
-        missing = [i for i in ids if i not in found]
-        if missing:
-            got = self.sentences.get(ids=missing, include=["embeddings"])
-            fetched = {
-                i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)
-            }
-            found.update(fetched)
-            with self._lock:
-                if len(self._vectors) + len(fetched) > SENTENCE_VECTORS_KEPT:
-                    self._vectors.clear()
-                self._vectors.update(fetched)
-        return found
+    def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored sentence vectors by id (missing ids are left out)."""
+        return self.search.sentence_vectors(ids)
 
     def is_stale(self) -> bool:
         try:

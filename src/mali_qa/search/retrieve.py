@@ -12,7 +12,8 @@ import numpy as np
 
 from mali_qa.ingest.store import sentence_ids
 from mali_qa.search.fusion import reciprocal_rank_fusion
-from mali_qa.search.index import IndexState, StoredPassage
+from mali_qa.search.index import IndexState
+from mali_qa.search.vectors import StoredPassage
 from mali_qa.text import split_sentences
 from mali_qa.types import Passage
 
@@ -28,31 +29,19 @@ def dense_ranking(
 ) -> Ranking:
     """The passages nearest to the query vector. The score is exp(-distance), as llama-index's Chroma store
     reports it (the fitted answer model reads it); the passages are kept in `stored`."""
-    hits = state.collection.query(
-        query_embeddings=[vector.tolist()],
-        n_results=min(depth, max(state.n_passages, 1)),
-        include=["documents", "metadatas", "distances"],
-    )
     ranking = []
-    for pid, text, meta, distance in zip(
-        hits["ids"][0], hits["documents"][0], hits["metadatas"][0], hits["distances"][0], strict=True
-    ):
-        stored[pid] = (pid, text or "", dict(meta or {}))
-        ranking.append((pid, math.exp(-float(distance))))
+    for passage, distance in state.search.nearest_passages(vector, depth):
+        stored[passage[0]] = passage
+        ranking.append((passage[0], math.exp(-distance)))
     return ranking
 
 
 def sentence_ranking(state: IndexState, vector: np.ndarray, depth: int) -> Ranking:
     """Dense retrieval at the sentence level: the passages holding the sentences nearest to the query (a
     long passage's vector blurs its one telling sentence), scored by their best sentence's cosine."""
-    hits = state.sentences.query(
-        query_embeddings=[vector.tolist()],
-        n_results=min(depth * 2, max(state.n_sentences, 1)),
-        include=["distances"],
-    )
     best: dict[str, float] = {}
-    for sid, distance in zip(hits["ids"][0], hits["distances"][0], strict=True):
-        best.setdefault(sid.rsplit("/", 1)[0], 1.0 - float(distance))
+    for sid, distance in state.search.nearest_sentences(vector, depth * 2):
+        best.setdefault(sid.rsplit("/", 1)[0], 1.0 - distance)
     return list(best.items())[:depth]
 
 

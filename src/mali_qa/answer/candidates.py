@@ -1,0 +1,110 @@
+"""The candidate answers of a question: every sentence of the retrieved passages, with what the answer step
+reads of it (its stems, its passage's stems, its cosine with the question). What does not depend on the
+question (a passage's sentences and their stems) is computed once per passage and remembered."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from mali_qa.text import looks_like_instruction, split_sentences, stems
+from mali_qa.types import Passage
+
+#: A sentence opening on a pronoun continues the sentence before it ("He said ...").
+_PRONOUN_START = re.compile(
+    r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|Your|Our|This|These|That|The group)\b"
+)
+
+
+@dataclass
+class Candidate:
+    """One sentence of a retrieved passage, with offsets into its article."""
+
+    passage: Passage
+    rank: int
+    start: int
+    end: int
+    text: str
+    stems: frozenset[str]
+    context: frozenset[str]
+    similarity: float = 0.0
+    score: float = 0.0
+    coverage: float = 0.0
+    matched: set[str] = field(default_factory=set)
+
+
+def candidates(passages: Sequence[Passage]) -> list[Candidate]:
+    """Every sentence of the retrieved passages, best passage first, as a candidate answer (but for planted
+    orders to an AI); a sentence opening on a pronoun also holds the stems of the sentence before it."""
+    out = []
+    sentences_of = {p.id: passage_sentences(p.text, p.start, p.title) for p in passages}
+    last_sentence = {pid: s[1][-1].stems for pid, s in sentences_of.items() if s[1]}
+    for rank, passage in enumerate(passages):
+        passage_stems, sentences = sentences_of[passage.id]
+        similarity = {start: cos for start, _end, cos in passage.sentence_scores}
+        previous: tuple[str, ...] = last_sentence.get(previous_passage_id(passage.id), ())
+        for sentence in sentences:
+            if sentence.instruction:  # planted orders to an AI are never quoted as an answer
+                previous = sentence.stems
+                continue
+            # "He said ..." continues the sentence before: its names count as this sentence's own
+            bag = sentence.bag | frozenset(previous) if sentence.pronoun_start else sentence.bag
+            out.append(
+                Candidate(
+                    passage,
+                    rank,
+                    sentence.start,
+                    sentence.end,
+                    sentence.text,
+                    bag,
+                    passage_stems,
+                    similarity.get(sentence.start, passage.dense_score),
+                )
+            )
+            previous = sentence.stems
+    return out
+
+
+def previous_passage_id(passage_id: str) -> str:
+    """The id of the passage just before this one in its article ("a#0007" -> "a#0006")."""
+    article, _, number = passage_id.rpartition("#")
+    return f"{article}#{int(number) - 1:04d}" if number.isdigit() and int(number) > 0 else ""
+
+
+@dataclass(frozen=True)
+class PassageSentence:
+    """What the answer step reads of one sentence of a passage, the same for every question."""
+
+    start: int
+    end: int
+    text: str
+    stems: tuple[str, ...]
+    bag: frozenset[str]
+    instruction: bool
+    pronoun_start: bool
+
+
+@lru_cache(maxsize=20_000)
+def passage_sentences(
+    text: str, start: int, title: str
+) -> tuple[frozenset[str], tuple[PassageSentence, ...]]:
+    """A passage's stems (with its title's) and its sentences, remembered: questions keep retrieving the
+    same passages."""
+    sentences = []
+    for begin, end in split_sentences(text, offset=start):
+        sentence = text[begin - start : end - start]
+        own = tuple(stems(sentence))
+        sentences.append(
+            PassageSentence(
+                begin,
+                end,
+                sentence,
+                own,
+                frozenset(own),
+                looks_like_instruction(sentence),
+                bool(_PRONOUN_START.match(sentence)),
+            )
+        )
+    return frozenset(stems(text) + stems(title)), tuple(sentences)
