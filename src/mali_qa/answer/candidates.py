@@ -86,7 +86,7 @@ class PassageSentence:
     pronoun_start: bool
 
 
-@lru_cache(maxsize=20_000)
+@lru_cache(maxsize=4096)
 def passage_sentences(
     text: str, start: int, title: str
 ) -> tuple[frozenset[str], tuple[PassageSentence, ...]]:
