@@ -133,7 +133,7 @@ def stems(text: str) -> list[str]:
     return list(_stems(text))
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=20_000)
 def _stems(text: str) -> tuple[str, ...]:
     """The stems of a text, remembered: questions keep retrieving the same passages and sentences."""
     return tuple(stem(w) for w in words(text))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from mali_qa.answer.candidates import Candidate
 from mali_qa.answer.question import (
@@ -101,7 +102,7 @@ def new_answer(part: QuestionPart, text: str) -> float:
     return 0.0
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=20_000)
 def _shaped(pattern: re.Pattern[str], text: str) -> tuple[tuple[str, ...], ...]:
     """The stems of each match of a shape (a date, a number, a name) in a sentence, remembered: the same
     sentences come back question after question."""
@@ -138,6 +139,17 @@ def subject_stems(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
+class Term(NamedTuple):
+    """One term of a question part, as the sentence features read it."""
+
+    stem: str
+    forms: frozenset[str]  # the articles' stems that count as it (`Vocabulary.near`)
+    idf: float
+    weight: float  # the idf, discounted for the noun naming the answer's class
+    in_focus: bool  # not a name of the asked subject
+    is_number: bool
+
+
 class PartTerms:
     """What the sentence features read of one question part, computed once per question: each term's IDF
     weight, whether it names the asked subject, and the part's headline coverage per article title."""
@@ -147,10 +159,8 @@ class PartTerms:
         self.vocabulary = vocabulary
         self.subjects = subjects
         self.asked_peoples = peoples(part.text)
-        #: (term, its forms in the articles, idf, weight with the answer-class discount, not a subject, is a
-        #: number)
         self.terms = [
-            (
+            Term(
                 t,
                 vocabulary.near(t),
                 vocabulary.weight(t),
@@ -160,9 +170,9 @@ class PartTerms:
             )
             for t in part.terms
         ]
-        self.total = sum(w for _, _, _, w, _, _ in self.terms)
-        self.focus_total = sum(w for _, _, _, w, focus, _ in self.terms if focus)
-        self.rarest = max((idf for _, _, idf, _, _, _ in self.terms), default=1.0) or 1.0
+        self.total = sum(t.weight for t in self.terms)
+        self.focus_total = sum(t.weight for t in self.terms if t.in_focus)
+        self.rarest = max((t.idf for t in self.terms), default=1.0) or 1.0
         self.wants_name = wants_name(part)
         self._titles: dict[str, float] = {}
 
@@ -171,8 +181,8 @@ class PartTerms:
         found = self._titles.get(title)
         if found is None:
             bag = frozenset(stems(title))
-            total = sum(idf for _, _, idf, _, _, _ in self.terms)
-            hit = sum(idf for _, near, idf, _, _, _ in self.terms if not near.isdisjoint(bag))
+            total = sum(t.idf for t in self.terms)
+            hit = sum(t.idf for t in self.terms if not t.forms.isdisjoint(bag))
             found = self._titles[title] = hit / total if total else 0.0
         return found
 
@@ -189,14 +199,14 @@ def sentence_features(
     part, vocabulary, subjects = terms.part, terms.vocabulary, terms.subjects
     covered = strict = focus = best_matched = 0.0
     bag, context = cand.stems, cand.context
-    for _term, near, idf, w, in_focus, is_number in terms.terms:
-        if not near.isdisjoint(bag):
-            covered += w
-            strict += w
-            focus += w if in_focus else 0.0
-            best_matched = max(best_matched, idf)
-        elif not is_number and not near.isdisjoint(context):
-            covered += 0.5 * w
+    for term in terms.terms:
+        if not term.forms.isdisjoint(bag):
+            covered += term.weight
+            strict += term.weight
+            focus += term.weight if term.in_focus else 0.0
+            best_matched = max(best_matched, term.idf)
+        elif not term.is_number and not term.forms.isdisjoint(context):
+            covered += 0.5 * term.weight
     total = terms.total
     coverage = covered / total if total else 0.0
     kind = part_kind_score(part, cand.text)
@@ -231,7 +241,7 @@ def sentence_features(
     ]
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=20_000)
 def peoples(text: str) -> frozenset[str]:
     """The peoples a text names by their adjective ("Russian soldiers", "the French army"), as stems."""
     demonyms = word_map("demonyms")
