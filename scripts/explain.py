@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from mali_qa.api import default_settings, pipeline_for
-from mali_qa.condense import condense
-from mali_qa.question import parts
+from mali_qa.answer.condense import condense
+from mali_qa.answer.extractive import RuleScores
+from mali_qa.answer.question import parts
+from mali_qa.service import default_settings, pipeline_for
 
 
 def main() -> None:
@@ -17,17 +18,19 @@ def main() -> None:
     ]
     settings = default_settings()
     pipe = pipeline_for(settings)
-    condensed = condense(question, history)  # type: ignore[arg-type]
+    condensed = condense(question, history)
     print("condensed:", condensed)
     question = condensed.question
     passages = pipe.retrieve(condensed.search_text, settings.top_k)
     engine = pipe.offline
+    scores = RuleScores(engine, condensed.context_terms)
+    cands = engine.candidates(passages)
     print("unknown names:", engine.unknown_names(question))
     for part in parts(question):
         print("PART", part.kind, [(t, round(engine.vocabulary.weight(t), 2)) for t in part.terms])
         rows = []
-        for cand in engine.candidates(passages):
-            score, coverage, matched = engine._score(part, cand, condensed.context_terms)
+        for cand in cands:
+            score, coverage = scores(part, cand)
             rows.append((score, coverage, cand.rank, cand.passage.dense_score, cand.text[:110]))
         for row in sorted(rows, reverse=True)[:6]:
             print(f"  {row[0]:.2f} cov={row[1]:.2f} r={row[2]} d={row[3]:.2f} {row[4]}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from mali_qa.text import looks_like_instruction, split_sentences, stems
@@ -32,7 +32,6 @@ class Candidate:
     similarity: float = 0.0
     score: float = 0.0
     coverage: float = 0.0
-    matched: set[str] = field(default_factory=set)
 
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from mali_qa.answer.candidates import Candidate, candidates
 from mali_qa.answer.condense import Condensed
+from mali_qa.answer.features import Coverage, PartTerms, cover
 from mali_qa.answer.question import (
     ANSWER_CLASSES,
     STRICT_KINDS,
@@ -28,8 +29,6 @@ CLOSE_SIMILARITY = 0.65
 LOW_COVERAGE = 0.3
 #: Weight of a sentence's embedding cosine to the question in its score (coverage weighs 1).
 SIMILARITY_WEIGHT = 0.6
-#: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
-ANSWER_CLASS_WEIGHT = 0.3
 #: A second sentence scoring this share of the best one's is quoted too, within RUNNER_UP_WORDS words.
 RUNNER_UP_SHARE = 0.9
 RUNNER_UP_WORDS = 70
@@ -76,37 +75,21 @@ class ExtractiveEngine:
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         return candidates(passages)
 
-    def _score(
-        self, part: QuestionPart, cand: Candidate, soft: Sequence[str]
-    ) -> tuple[float, float, set[str]]:
-        total = covered = 0.0
-        matched: set[str] = set()
-        vocabulary = self.vocabulary
-        for term in part.terms:
-            w = vocabulary.weight(term) * (ANSWER_CLASS_WEIGHT if term in part.heads else 1.0)
-            total += w
-            near = vocabulary.near(term)
-            if not near.isdisjoint(cand.stems):
-                covered += w
-                matched.add(term)
-            elif not term.isdigit() and not near.isdisjoint(cand.context):  # a number: in the sentence itself
-                covered += 0.5 * w
-        coverage = covered / total if total else 0.0
-        soft_hits = sum(1 for t in soft if vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
+    def _score(self, part: QuestionPart, cand: Candidate, covered: Coverage) -> float:
+        """The hand-set score of a sentence for a question part, from how it covers the part's terms."""
         kind = part_kind_score(part, cand.text)
+        if part.kind in STRICT_KINDS and kind == 0.0:
+            return -1.0
         n_words = len(cand.text.split())
-        score = (
-            coverage
+        return (
+            covered.share
             + 0.3 * kind
             + SIMILARITY_WEIGHT * max(cand.similarity, 0.0)
             + 0.1 * max(cand.passage.dense_score, 0.0)
-            + 0.1 * soft_hits
+            + 0.1 * covered.context_hits
             - (0.1 if n_words < 6 else 0.0)
             - 0.001 * max(n_words - 45, 0)
         )
-        if part.kind in STRICT_KINDS and kind == 0.0:
-            score = -1.0
-        return score, coverage, matched
 
     # -- answer ---------------------------------------------------------------------------------------
     def answer(self, condensed: Condensed, passages: Sequence[Passage]) -> Answer:
@@ -136,9 +119,9 @@ class ExtractiveEngine:
                 all_terms[t] = self.vocabulary.weight(t)
             ranked: list[Candidate] = []
             for cand in cands:
-                score, coverage, matched = score_of(part, cand)
+                score, coverage = score_of(part, cand)
                 if score > 0 and _is_evidence(coverage, cand.similarity, bool(unknown)):
-                    ranked.append(replace(cand, score=score, coverage=coverage, matched=matched))
+                    ranked.append(replace(cand, score=score, coverage=coverage))
             if not ranked:
                 continue  # a part the articles don't answer; the others may still be answered
             ranked.sort(key=lambda c: -c.score)
@@ -173,8 +156,8 @@ class ExtractiveEngine:
             return []
         scored = sorted(((score_of(part, c), c) for c in cands), key=lambda x: -x[0][0])[:PAIR_POOL]
         best: tuple[float, list[Candidate]] | None = None
-        for i, ((score_a, _, _), a) in enumerate(scored):
-            for (score_b, _, _), b in scored[i + 1 :]:
+        for i, ((score_a, _), a) in enumerate(scored):
+            for (score_b, _), b in scored[i + 1 :]:
                 if a.passage.id == b.passage.id or score_a <= 0 or score_b <= 0:
                     continue
                 if word_count(a.text) + word_count(b.text) > WORD_BUDGET:
@@ -197,7 +180,7 @@ class ExtractiveEngine:
         best = max(chosen, key=lambda c: c.score)
         extra: list[Candidate] = []
         scored = sorted(((score_of(part, c), c) for c in cands), key=lambda x: -x[0][0])
-        for (score, coverage, _), cand in scored:
+        for (score, coverage), cand in scored:
             if len(extra) >= 2:
                 break
             if _words(chosen + extra) + word_count(cand.text) > LIST_WORD_BUDGET:
@@ -243,17 +226,37 @@ class ExtractiveEngine:
 
 
 class RuleScores:
-    """The rules' score of each (question part, candidate sentence) of one question, computed once: the
-    rules' answer and the learned engine's features both read them."""
+    """The rules' score of each (question part, candidate sentence) of one question, and how the sentence
+    covers the part's terms, computed once: the rules' answer and the learned engine's features both read
+    them. `subjects` (the asked peoples and places) only set which terms are the focus, which the features
+    read."""
 
-    def __init__(self, engine: ExtractiveEngine, soft: Sequence[str]) -> None:
-        self._engine, self._soft = engine, soft
-        self._known: dict[tuple[str, int], tuple[float, float, set[str]]] = {}
+    def __init__(
+        self, engine: ExtractiveEngine, soft: Sequence[str], subjects: frozenset[str] = frozenset()
+    ) -> None:
+        self._engine, self._soft, self._subjects = engine, soft, subjects
+        self._terms: dict[str, PartTerms] = {}
+        self._known: dict[tuple[str, int], tuple[Coverage, float]] = {}
 
-    def __call__(self, part: QuestionPart, cand: Candidate) -> tuple[float, float, set[str]]:
-        key = (part.text, id(cand))  # a part's text makes the rest of it
+    def terms(self, part: QuestionPart) -> PartTerms:
+        """The part's weighted terms (a part's text makes the rest of it)."""
+        if part.text not in self._terms:
+            self._terms[part.text] = PartTerms(part, self._engine.vocabulary, self._subjects)
+        return self._terms[part.text]
+
+    def coverage(self, part: QuestionPart, cand: Candidate) -> Coverage:
+        return self._scored(part, cand)[0]
+
+    def __call__(self, part: QuestionPart, cand: Candidate) -> tuple[float, float]:
+        """The sentence's score and its share of the part's weighted terms."""
+        covered, score = self._scored(part, cand)
+        return score, covered.share
+
+    def _scored(self, part: QuestionPart, cand: Candidate) -> tuple[Coverage, float]:
+        key = (part.text, id(cand))
         if key not in self._known:
-            self._known[key] = self._engine._score(part, cand, self._soft)
+            covered = cover(self.terms(part), cand, self._soft)
+            self._known[key] = (covered, self._engine._score(part, cand, covered))
         return self._known[key]
 
 

@@ -154,7 +154,9 @@ class PartTerms:
     """What the sentence features read of one question part, computed once per question: each term's IDF
     weight, whether it names the asked subject, and the part's headline coverage per article title."""
 
-    def __init__(self, part: QuestionPart, vocabulary: Vocabulary, subjects: frozenset[str]) -> None:
+    def __init__(
+        self, part: QuestionPart, vocabulary: Vocabulary, subjects: frozenset[str] = frozenset()
+    ) -> None:
         self.part = part
         self.vocabulary = vocabulary
         self.subjects = subjects
@@ -187,41 +189,58 @@ class PartTerms:
         return found
 
 
-def sentence_features(
-    terms: PartTerms,
-    cand: Candidate,
-    *,
-    soft: Sequence[str],
-    top_fused: float,
-) -> list[float]:
-    """The features of one candidate sentence for one question part, in SENTENCE_FEATURES order (but for
-    the rules engine's two, which the learned engine appends)."""
-    part, vocabulary, subjects = terms.part, terms.vocabulary, terms.subjects
-    covered = strict = focus = best_matched = 0.0
+class Coverage(NamedTuple):
+    """How one sentence covers a question part's terms, IDF-weighted (the rules engine's score reads the
+    share, the learned engine's features all of it)."""
+
+    share: float  # of the part's weighted terms, those only in the passage around it counting half
+    strict: float  # of the part's weighted terms, in the sentence itself
+    focus: float  # of the terms that are not names of the asked subject (1 when all are)
+    rarest: float  # the idf of the rarest term the sentence holds, over that of the part's rarest
+    context_hits: float  # share of the earlier turn's terms (a follow-up's context) the sentence holds
+
+
+def cover(terms: PartTerms, cand: Candidate, soft: Sequence[str]) -> Coverage:
+    """How `cand` covers the part's terms; a number counts only in the sentence itself."""
+    covered = strict = focus = best = 0.0
     bag, context = cand.stems, cand.context
     for term in terms.terms:
         if not term.forms.isdisjoint(bag):
             covered += term.weight
             strict += term.weight
             focus += term.weight if term.in_focus else 0.0
-            best_matched = max(best_matched, term.idf)
+            best = max(best, term.idf)
         elif not term.is_number and not term.forms.isdisjoint(context):
             covered += 0.5 * term.weight
     total = terms.total
-    coverage = covered / total if total else 0.0
+    return Coverage(
+        covered / total if total else 0.0,
+        strict / total if total else 0.0,
+        focus / terms.focus_total if terms.focus_total else 1.0,
+        best / terms.rarest,
+        sum(1 for t in soft if terms.vocabulary.has(t, bag)) / len(soft) if soft else 0.0,
+    )
+
+
+def sentence_features(
+    terms: PartTerms, cand: Candidate, covered: Coverage, *, top_fused: float
+) -> list[float]:
+    """The features of one candidate sentence for one question part, in SENTENCE_FEATURES order (but for
+    the rules engine's two, which the learned engine appends); `covered` is `cover(terms, cand, ...)`."""
+    part, vocabulary, subjects = terms.part, terms.vocabulary, terms.subjects
+    coverage = covered.share
     kind = part_kind_score(part, cand.text)
     agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
     conflict = _conflict(terms.asked_peoples, cand.text, cand.stems)
     n_words = len(cand.text.split())
     pronoun_start = bool(_PRONOUN_START.match(cand.text))
-    soft_hits = sum(1 for t in soft if vocabulary.has(t, cand.stems)) / len(soft) if soft else 0.0
     similarity = max(cand.similarity, 0.0)
     return [
         coverage,
-        strict / total if total else 0.0,
-        focus / terms.focus_total if terms.focus_total else 1.0,
+        covered.strict,
+        covered.focus,
         terms.title_coverage(cand.passage.title),
-        best_matched / terms.rarest,
+        covered.rarest,
         similarity,
         max(cand.passage.dense_score, 0.0),
         coverage * similarity,
@@ -237,7 +256,7 @@ def sentence_features(
         1.0 if n_words < 6 else 0.0,
         1.0 if cand.start == cand.passage.start else 0.0,
         1.0 if pronoun_start else 0.0,
-        soft_hits,
+        covered.context_hits,
     ]
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from mali_qa.answer.candidates import Candidate
 from mali_qa.answer.condense import Condensed
 from mali_qa.answer.extractive import (
-    Candidate,
     ExtractiveEngine,
     RuleScores,
     _same,
@@ -20,7 +20,7 @@ from mali_qa.answer.extractive import (
     abstain,
     compose,
 )
-from mali_qa.answer.features import PartTerms, question_features, sentence_features, subject_stems
+from mali_qa.answer.features import question_features, sentence_features, subject_stems
 from mali_qa.answer.question import QuestionPart, parts
 from mali_qa.answer.scorer import Scorer, shipped_scorer
 from mali_qa.answer.short import short_answer
@@ -80,23 +80,21 @@ class LearnedEngine(ExtractiveEngine):
         qparts = [p for p in parts(question) if p.terms]
         subjects = subject_stems(question)
         top_fused = max((p.score for p in passages), default=0.0)
-        scores = RuleScores(self, condensed.context_terms)
+        scores = RuleScores(self, condensed.context_terms, subjects)
         rules = self.rules_answer(condensed, passages, cands, scores)
         quoted = {(c.source, c.quote_start) for c in rules.citations}
         quoted |= {(c.source, s) for c in rules.citations for s in _quote_starts(rules.text, c)}
-        rows = []
-        for part in qparts:
-            terms = PartTerms(part, self.vocabulary, subjects)
-            rows.append(
-                [
-                    sentence_features(terms, cand, soft=condensed.context_terms, top_fused=top_fused)
-                    + [
-                        min(max(scores(part, cand)[0], -1.0), 2.0),
-                        1.0 if (cand.passage.article_id, cand.start) in quoted else 0.0,
-                    ]
-                    for cand in cands
+        rows = [
+            [
+                sentence_features(scores.terms(part), cand, scores.coverage(part, cand), top_fused=top_fused)
+                + [
+                    min(max(scores(part, cand)[0], -1.0), 2.0),
+                    1.0 if (cand.passage.article_id, cand.start) in quoted else 0.0,
                 ]
-            )
+                for cand in cands
+            ]
+            for part in qparts
+        ]
         weights = {t: self.vocabulary.weight(t) for p in qparts for t in p.terms}
         unknown = sum(w for t, w in weights.items() if self.vocabulary.frequency(t) == 0)
         return Analysis(
