@@ -180,6 +180,7 @@ def test_cli_answers_any_text_with_an_answer_or_one_line(
     @hsettings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.one_of(any_text, questions_like, mixed))
     @example("-:")  # once read as an unknown option (argparse's usage and exit 2)
+    @example("--json")  # once the option alone, no question: argparse's usage and exit 2
     def check(text: str) -> None:
         code = cli.main(["ask", text])
         out, err = capsys.readouterr()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mali_qa.errors import MaliQAError
+from mali_qa.errors import InvalidQuestionError, MaliQAError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -80,6 +80,8 @@ def _quoted(text: str) -> str:
 def cmd_ask(args: argparse.Namespace) -> int:
     from mali_qa.service import ask
 
+    if args.question is None:  # `mali-qa ask --json`: the options, but no question
+        raise InvalidQuestionError('no question given: mali-qa ask "when did France leave Mali?"')
     answer = ask(args.question, top_k=args.top_k)
     _print_answer(answer, args.json)
     return 0
@@ -153,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-empty", action="store_true", help="let a folder with no articles empty the index")
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("ask", help="answer one question with cited passages")
-    p.add_argument("question")
+    p.add_argument("question", nargs="?")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default MALI_QA_TOP_K)")
     p.set_defaults(func=cmd_ask)
