@@ -199,3 +199,32 @@ def test_the_class_of_the_answer_is_not_required_in_the_sentence() -> None:
     assert answer_class("In which other countries does the Wagner Group have mercenaries?") == {"countri"}
     assert answer_class("Which northern Malian towns did French forces leave?") == {"town"}
     assert answer_class("What currency do people use in Mali?") == frozenset()
+
+
+def test_the_noun_whose_name_is_asked() -> None:
+    from mali_qa.answer.question import asked_name
+
+    assert asked_name("What is the name of the French military base in Gao?") == "base"
+    assert asked_name("what was that operation called?") == "oper"
+    assert asked_name("name of frances main sahel operation") == "oper"
+    assert asked_name("What did the army spokesman say?") == ""
+
+
+def test_the_name_of_someone_in_a_role_asks_for_a_person() -> None:
+    part = parts("whats the name of the malian army spokesman who spoke to reuters")[0]
+    assert (part.kind, part.needs_name) == ("person", True)
+    assert parts("What is the name of the French operation?")[0].kind == "generic"
+
+
+def test_a_name_counts_only_beside_the_noun_whose_name_is_asked() -> None:
+    from mali_qa.answer.features import new_name
+
+    operation = parts("what was the french operation in 2013 called")[0]
+    assert new_name(operation, "France intervened in 2013, during Operation Serval, after an attack.")
+    # the sentence speaks of the operation, and the names it holds are elsewhere: no name of it
+    assert not new_name(operation, "The operation ended after France and Niger signed a deal in Bamako.")
+    # a sentence without the noun may still name it ("Barkhane forces" for "the operation")
+    assert new_name(operation, "The last contingent of Barkhane forces has crossed the border.")
+    spokesman = parts("What is the name of the army spokesman?")[0]
+    assert not new_name(spokesman, "The army spokesman told Reuters on Thursday that troops arrived.")
+    assert new_name(spokesman, "The army spokesman, Souleymane Dembele, told Reuters that troops arrived.")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from mali_qa import lexicon
 from mali_qa.answer.candidates import Candidate
 from mali_qa.answer.question import (
     DATE_FULL,
@@ -120,9 +121,38 @@ def wants_name(part: QuestionPart) -> bool:
 
 
 def new_name(part: QuestionPart, text: str) -> bool:
-    """Whether the sentence holds a capitalized name (not its first word) that the question does not."""
+    """Whether the sentence holds a name the question does not: a person's name (two capitalized words) when
+    a person's is asked, else a capitalized name (not a people, month or weekday) next to the noun whose name
+    is asked when the sentence holds that noun ("Operation *Serval*", "the village of *Djallo*")."""
     asked = set(part.terms)
-    return any(stem(m.group(0)) not in asked for m in PROPER.finditer(text))
+    if part.needs_name:
+        return any(any(stem(w) not in asked for w in m.group(0).split()) for m in NAME.finditer(text))
+    return bool(_new_names(text, part.name_head, frozenset(asked)))
+
+
+_NOT_NAMES = frozenset(lexicon.months()) | frozenset(lexicon.weekdays())
+#: How many words from the noun whose name is asked the name may stand ("the village *of* Djallo").
+NAME_REACH = 2
+
+
+@lru_cache(maxsize=20_000)
+def _new_names(text: str, head: str, asked: frozenset[str]) -> tuple[str, ...]:
+    words = re.findall(r"[\w’'\-]+", text)
+    demonyms = word_map("demonyms")
+    names = [
+        i
+        for i, w in enumerate(words)
+        if i > 0
+        and w[:1].isupper()
+        and len(w) > 2
+        and w.lower() not in demonyms
+        and w.lower() not in _NOT_NAMES
+        and stem(w) not in asked
+    ]
+    heads = [i for i, w in enumerate(words) if head and stem(w) == head]
+    if heads:
+        names = [i for i in names if any(abs(i - h) <= NAME_REACH for h in heads)]
+    return tuple(words[i] for i in names)
 
 
 def subject_stems(question: str) -> frozenset[str]:

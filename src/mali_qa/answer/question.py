@@ -72,6 +72,7 @@ class QuestionPart:
     heads: frozenset[str] = frozenset()
     counted: str = ""  # the noun of "how many X"
     needs_name: bool = False  # "who is the president": a role will not do, a name is asked
+    name_head: str = ""  # the noun whose name is asked ("the name of the *operation*"), as a stem
 
 
 def classify(question: str) -> tuple[str, bool, bool]:
@@ -141,6 +142,10 @@ def parts(question: str) -> list[QuestionPart]:
     out = []
     for piece in pieces:
         kind, full, year = classify(piece)
+        head = asked_name(piece)
+        person_name = head in _PERSON_ROLES
+        if person_name and kind == "generic":
+            kind = "person"  # "what is the name of the army spokesman": a person's name is asked
         heads = answer_class(piece) if kind in ("list", "place", "person") else frozenset()
         counted = re.search(r"\bhow many (?:[\w\-]+ ){0,2}?([a-z]+s)\b", piece, re.I)
         out.append(
@@ -152,7 +157,9 @@ def parts(question: str) -> list[QuestionPart]:
                 wants_year=year,
                 heads=heads,
                 counted=counted.group(1) if counted else "",
-                needs_name=bool(re.match(r"\W*who (?:is|was|are|were) (?:the|a|an) ", piece, re.I)),
+                needs_name=person_name
+                or bool(re.match(r"\W*who (?:is|was|are|were) (?:the|a|an) ", piece, re.I)),
+                name_head="" if person_name else head,
             )
         )
     if len(out) == 1 and re.search(r",?\s+and\s+(where|when|why|how)\W*$", question, re.I):
@@ -300,3 +307,33 @@ def question_heads(question: str) -> list[str]:
 
 #: Words never the head noun of what a question asks for (data/not_heads.txt).
 _NOT_HEADS = frozenset(lexicon.word_list("not_heads"))
+
+
+_NAME_OF = re.compile(
+    r"\bnames? of (?:the |a |an )?([^?,.!]+)|^\W*(?:what|how) (?:is|was|are|were|s) (?:the |a |an )?(.+?) called\b",
+    re.I,
+)
+#: Words that end the noun phrase of "the name of the French operation *in* Mali".
+_PHRASE_END = frozenset(
+    "who whom that which whose where when in at on of for from with by near during after before to is was are "
+    "were has have had did does do will would could can led run used behind".split()
+)
+_POINTERS = frozenset("that this these those its their his her".split())
+#: Nouns for a person's role (data/person_roles.txt), as stems.
+_PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
+
+
+def asked_name(question: str) -> str:
+    """The stem of the noun whose name a question asks for ("what is the name of the French *operation*",
+    "what was that *force* called"), or "" when it asks for no name."""
+    match = _NAME_OF.search(question)
+    if not match:
+        return ""
+    phrase: list[str] = []
+    for word in re.findall(r"[\w’'\-]+", match.group(1) or match.group(2)):
+        if not phrase and word.lower() in _POINTERS:
+            continue  # "what was *that* operation called"
+        if word.lower() in _PHRASE_END or (phrase and word.lower().endswith("ed")):
+            break
+        phrase.append(word)
+    return stem(re.sub(r"[’']s$", "", phrase[-1].lower())) if phrase else ""
