@@ -505,7 +505,8 @@ def test_evaluation_page_without_and_with_a_report(app_env: Any) -> None:
     by_type = at.dataframe[0].value
     assert "factoid" in set(by_type["type"])  # a table that scrolls, not a Markdown table that overflows
     failures = next(e for e in at.expander if e.label.startswith("Failures"))
-    assert any("g-03" in m for m in texts(failures.markdown))
+    missed = next(item["id"] for item in report["items"] if not item["correct"])
+    assert any(missed in m for m in texts(failures.markdown))
 
 
 # --------------------------------------------------------------------------- the generative engine, the key

@@ -20,6 +20,7 @@ from mali_qa.answer.question import (
     PROPER,
     STRICT_KINDS,
     QuestionPart,
+    new_person_name,
     part_kind_score,
 )
 from mali_qa.answer.vocabulary import Vocabulary
@@ -124,10 +125,10 @@ def new_name(part: QuestionPart, text: str) -> bool:
     """Whether the sentence holds a name the question does not: a person's name (two capitalized words) when
     a person's is asked, else a capitalized name (not a people, month or weekday) next to the noun whose name
     is asked when the sentence holds that noun ("Operation *Serval*", "the village of *Djallo*")."""
-    asked = set(part.terms)
+    asked = frozenset(part.terms)
     if part.needs_name:
-        return any(any(stem(w) not in asked for w in m.group(0).split()) for m in NAME.finditer(text))
-    return bool(_new_names(text, part.name_head, frozenset(asked)))
+        return new_person_name(text, asked)
+    return bool(_new_names(text, part.name_head, asked))
 
 
 _NOT_NAMES = frozenset(lexicon.months()) | frozenset(lexicon.weekdays())

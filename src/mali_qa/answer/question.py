@@ -229,10 +229,7 @@ def kind_score(
         if not needs_name:
             return 1.0 if PERSON.search(sentence) else 0.0
         # a name the question does not already hold ("the French Foreign Ministry" answers no "who is")
-        for match in NAME.finditer(sentence):
-            if any(stem(word) not in asked for word in match.group(0).split()):
-                return 1.0
-        return 0.0
+        return 1.0 if new_person_name(sentence, asked) else 0.0
     if kind in ("place", "list"):
         found = {m.group(0) for m in PROPER.finditer(sentence)}
         if kind == "list":
@@ -241,6 +238,12 @@ def kind_score(
     if kind == "reason":
         return 1.0 if REASON.search(sentence) else 0.3
     return 0.5
+
+
+def new_person_name(sentence: str, asked: frozenset[str]) -> bool:
+    """Whether the sentence holds a person's name (two or three capitalized words) with a word the question
+    does not hold."""
+    return any(any(stem(word) not in asked for word in m.group(0).split()) for m in NAME.finditer(sentence))
 
 
 @lru_cache(maxsize=65_536)
