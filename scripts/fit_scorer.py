@@ -391,17 +391,17 @@ def figures(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def cross_validate(
-    cases: list[Case], folds: int, repeats: int = 1
+    cases: list[Case], case_groups: list[int], folds: int, repeats: int = 1
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Held-out results of the fitted engine, and of its ranker alone (never abstaining): every case once per
-    repeat, each repeat dealing the groups into folds with its own seed (results tagged with "repeat")."""
+    repeat, each repeat dealing the groups (`groups(cases)`) into folds with its own seed (results tagged
+    with "repeat")."""
     from dataclasses import replace
 
     from sklearn.model_selection import GroupKFold
 
     results: list[dict[str, Any]] = []
     ranker_only: list[dict[str, Any]] = []
-    case_groups = groups(cases)
     for repeat in range(repeats):
         splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=repeat)
         for train, test in splitter.split(np.zeros(len(cases)), groups=case_groups):
@@ -453,14 +453,15 @@ def main() -> int:
     files = [p for p in GOLD_FILES if p.is_file()]
     cases = build_cases(files)
     print(f"{len(cases)} questions from {', '.join(p.name for p in files)}")
-    sizes = sorted(Counter(groups(cases)).values(), reverse=True)
+    case_groups = groups(cases)
+    sizes = sorted(Counter(case_groups).values(), reverse=True)
     print(f"{len(sizes)} groups of questions on one fact; the largest hold {sizes[:5]}")
     out: dict[str, Any] = {
         "files": [str(p.relative_to(ROOT.parent)) for p in files],
         "folds": args.folds,
         "repeats": args.repeats,
     }
-    held_out, ranker_only = cross_validate(cases, args.folds, args.repeats)
+    held_out, ranker_only = cross_validate(cases, case_groups, args.folds, args.repeats)
     out["cross_validated"] = figures(held_out)
     out["cross_validated_spread"] = spread(held_out)
     bank = [r for r in held_out if str(r["id"]).startswith("b")]
