@@ -81,7 +81,6 @@ QUESTION_FEATURES = (
 )
 
 
-_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|This|These|That)\b")
 _ANSWER_SHAPES = {
     "date": (DATE_FULL, DATE_TIME, DATE_MONTH, DATE_YEAR),
     "number": (NUMBER,),
@@ -264,7 +263,6 @@ def sentence_features(
     agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
     conflict = _conflict(terms.asked_peoples, cand.text, cand.stems)
     n_words = len(cand.text.split())
-    pronoun_start = bool(_PRONOUN_START.match(cand.text))
     similarity = max(cand.similarity, 0.0)
     return [
         coverage,
@@ -286,7 +284,7 @@ def sentence_features(
         min(n_words, 80) / 40.0,
         1.0 if n_words < 6 else 0.0,
         1.0 if cand.start == cand.passage.start else 0.0,
-        1.0 if pronoun_start else 0.0,
+        1.0 if cand.pronoun_start else 0.0,
         covered.context_hits,
     ]
 

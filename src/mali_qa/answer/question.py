@@ -265,7 +265,7 @@ STRICT_KINDS = frozenset({"date", "duration", "number", "money", "person"})
 
 
 _HEAD = re.compile(
-    r"\b(?:(?:what|which) (?:is|was|are|were) the (?:name|names|number|amount|size) of (?:the |a |an )?"
+    r"\b(?:(?:what|which) (?:is|was|are|were) the (?:number|amount|size) of (?:the |a |an )?"
     r"|how (?:much|many) |who (?:is|was|are|were) the "
     r"|(?:what|which) (?:is|was|are|were) (?:the )?[\w’'\-]+(?:’s|'s) "
     r"|(?:what|which) (?:is|was|are|were) the (?=[\w\-]+ (?:in|of|at|for) ))"
@@ -298,7 +298,8 @@ ANSWER_CLASSES = frozenset(lexicon.word_list("answer_classes"))
 
 def question_heads(question: str) -> list[str]:
     """The nouns naming what a question asks for: "how much *money*", "the name of the Russian *commander*"."""
-    heads = []
+    named = [w for w in name_phrase(question) if w.lower() not in _NOT_HEADS]
+    heads = [re.sub(r"[’']s$", "", named[-1])] if named else []
     for match in _HEAD.finditer(question):
         tokens = [
             t for t in match.group(1).split() if t.lower() not in _NOT_HEADS and not t.lower().endswith("ed")
@@ -326,12 +327,12 @@ _POINTERS = frozenset("that this these those its their his her".split())
 _PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
 
 
-def asked_name(question: str) -> str:
-    """The stem of the noun whose name a question asks for ("what is the name of the French *operation*",
-    "what was that *force* called"), or "" when it asks for no name."""
+def name_phrase(question: str) -> list[str]:
+    """The words of the noun phrase whose name a question asks for ("what is the name of *the French
+    operation* in Mali", "what was *that force* called", without the pointer), or [] when it asks for none."""
     match = _NAME_OF.search(question)
     if not match:
-        return ""
+        return []
     phrase: list[str] = []
     for word in re.findall(r"[\w’'\-]+", match.group(1) or match.group(2)):
         if not phrase and word.lower() in _POINTERS:
@@ -339,4 +340,11 @@ def asked_name(question: str) -> str:
         if word.lower() in _PHRASE_END or (phrase and word.lower().endswith("ed")):
             break
         phrase.append(word)
+    return phrase
+
+
+def asked_name(question: str) -> str:
+    """The stem of the noun whose name a question asks for ("what is the name of the French *operation*",
+    "what was that *force* called"), or "" when it asks for no name."""
+    phrase = name_phrase(question)
     return stem(re.sub(r"[’']s$", "", phrase[-1].lower())) if phrase else ""
