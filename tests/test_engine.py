@@ -128,6 +128,40 @@ def test_a_follow_up_searches_the_earlier_question_and_names_never_the_earlier_a
     )
 
 
+def _turns(question: str, answer: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
+def test_it_points_at_the_name_the_earlier_answer_gave_for_the_asked_noun() -> None:
+    history = _turns(
+        "whats the un force in that region called",
+        "Last June the council renewed the mandate of the force called Minurca and cut its budget. [1]",
+    )
+    assert condense("when was it created?", history).question == "when was Minurca created?"  # type: ignore[arg-type]
+
+
+def test_a_lowercase_topic_is_the_name_its_answer_gives_for_it() -> None:
+    history = _turns(
+        "who ambushed the wagner fighters",
+        "On Sunday, the militant group Katiba Macina said it had ambushed a convoy of Wagner fighters. [1]",
+    )
+    assert condense("how many of them died?", history).question == "how many of Wagner fighters died?"  # type: ignore[arg-type]
+    history = _turns(
+        "what is ecowas", "The Economic Community of West African States, ECOWAS, imposed sanctions."
+    )
+    assert condense("who leads it?", history).question == "who leads ECOWAS?"  # type: ignore[arg-type]
+
+
+def test_he_points_at_a_person_never_at_an_organization_or_a_time() -> None:
+    history = _turns(
+        "who spoke for russia",
+        "Last June, at the United Nations General Assembly, Foreign Minister Sergei Lavrov said so. [1]",
+    )
+    assert condense("what else did he say?", history).question.endswith("Sergei Lavrov say?")  # type: ignore[arg-type]
+    # "it" asks about a thing: with no thing named, a person is no answer to it
+    assert "Lavrov" not in condense("when did it happen?", history).question  # type: ignore[arg-type]
+
+
 def test_no_history_leaves_the_question_alone() -> None:
     assert condense("When did France leave Mali?", []).question == "When did France leave Mali?"
 

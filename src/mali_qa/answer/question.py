@@ -246,6 +246,33 @@ def new_person_name(sentence: str, asked: frozenset[str]) -> bool:
     return any(any(stem(word) not in asked for word in m.group(0).split()) for m in NAME.finditer(sentence))
 
 
+_NOT_NAMES = frozenset(lexicon.months()) | frozenset(lexicon.weekdays())
+#: How many words from the noun whose name is asked the name may stand ("the village *of* Djallo").
+NAME_REACH = 2
+
+
+@lru_cache(maxsize=20_000)
+def new_names_near(text: str, head: str, asked: frozenset[str]) -> tuple[str, ...]:
+    """The capitalized names of `text` (not a people, month or weekday, not `asked`) standing within
+    NAME_REACH words of the noun `head` when the text holds it ("Operation *Serval*")."""
+    words = re.findall(r"[\w’'\-]+", text)
+    demonyms = lexicon.word_map("demonyms")
+    names = [
+        i
+        for i, w in enumerate(words)
+        if i > 0
+        and w[:1].isupper()
+        and len(w) > 2
+        and w.lower() not in demonyms
+        and w.lower() not in _NOT_NAMES
+        and stem(w) not in asked
+    ]
+    heads = [i for i, w in enumerate(words) if head and stem(w) == head]
+    if heads:
+        names = [i for i in names if any(abs(i - h) <= NAME_REACH for h in heads)]
+    return tuple(words[i] for i in names)
+
+
 @lru_cache(maxsize=65_536)
 def part_kind_score(part: QuestionPart, sentence: str) -> float:
     """`kind_score` of a sentence for what one question part asks."""
@@ -314,7 +341,8 @@ _NOT_HEADS = frozenset(lexicon.word_list("not_heads"))
 
 
 _NAME_OF = re.compile(
-    r"\bnames? of (?:the |a |an )?([^?,.!]+)|^\W*(?:what|how) (?:is|was|are|were|s) (?:the |a |an )?(.+?) called\b",
+    r"\bnames? of (?:the |a |an )?([^?,.!]+)"
+    r"|^\W*(?:what|how)(?: is| was| are| were|[’']?s) (?:the |a |an )?(.+?) called\b",
     re.I,
 )
 #: Words that end the noun phrase of "the name of the French operation *in* Mali".
@@ -322,7 +350,7 @@ _PHRASE_END = frozenset(
     "who whom that which whose where when in at on of for from with by near during after before to is was are "
     "were has have had did does do will would could can led run used behind".split()
 )
-_POINTERS = frozenset("that this these those its their his her".split())
+_POINTERS = frozenset("it that this these those its their his her".split())
 #: Nouns for a person's role (data/person_roles.txt), as stems.
 _PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
 
