@@ -362,13 +362,27 @@ def name_phrase(question: str) -> list[str]:
     if not match:
         return []
     phrase: list[str] = []
-    for word in re.findall(r"[\w’'\-]+", match.group(1) or match.group(2)):
+    found = re.findall(r"[\w’'\-]+", match.group(1) or match.group(2))
+    for i, word in enumerate(found):
         if not phrase and word.lower() in _POINTERS:
             continue  # "what was *that* operation called"
-        if word.lower() in _PHRASE_END or (phrase and word.lower().endswith("ed")):
+        if word.lower() in _PHRASE_END or (phrase and _modifier_verb(word, found[i + 1 : i + 2])):
             break
         phrase.append(word)
     return phrase
+
+
+_DETERMINERS = frozenset("the a an his her its their this that these those".split())
+
+
+def _modifier_verb(word: str, following: list[str]) -> bool:
+    """Whether a word after the noun starts a clause on it: a past participle ("the force *led* by
+    France"), or an -ing verb taking an object ("the commander *leading* the troops"; not "the
+    *peacekeeping* mission")."""
+    lower = word.lower()
+    return lower.endswith("ed") or (
+        lower.endswith("ing") and bool(following) and following[0].lower() in _DETERMINERS
+    )
 
 
 def asked_name(question: str) -> str:
