@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,43 +112,3 @@ def run_python(code: str, env: dict[str, str], *args: str, timeout: float | None
     if done.returncode != 0:
         raise RuntimeError(f"child failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout.strip().splitlines()[-1]
-
-
-# ---------------------------------------------------------------- servers the benchmarks start
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(
-    health_url: str, proc: subprocess.Popen[bytes], *, name: str, timeout: float, poll: float = 0.2
-) -> None:
-    """Wait until `health_url` answers 200, polling every `poll` seconds; fail naming `name` when the server
-    exits first or is not healthy within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(health_url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(poll)
-    raise TimeoutError(f"{name} was not healthy at {health_url} after {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """Stop a server the benchmark started, by its process: terminate, then kill after `timeout`."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)

@@ -31,16 +31,14 @@ from harness import (
     RESULTS_DIR,
     child_env,
     default_gold,
-    free_port,
     gold_items,
     latency_summary,
     settings_for,
-    stop,
-    wait_healthy,
 )
 
 from mali_qa.config import project_root
 from mali_qa.eval.gold import GoldItem
+from mali_qa.server.process import free_port, stop, wait_healthy
 
 ROOT = project_root()
 
