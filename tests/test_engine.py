@@ -128,6 +128,40 @@ def test_a_follow_up_searches_the_earlier_question_and_names_never_the_earlier_a
     )
 
 
+def _turns(question: str, answer: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
+def test_it_points_at_the_name_the_earlier_answer_gave_for_the_asked_noun() -> None:
+    history = _turns(
+        "whats the un force in that region called",
+        "Last June the council renewed the mandate of the force called Minurca and cut its budget. [1]",
+    )
+    assert condense("when was it created?", history).question == "when was Minurca created?"  # type: ignore[arg-type]
+
+
+def test_a_lowercase_topic_is_the_name_its_answer_gives_for_it() -> None:
+    history = _turns(
+        "who ambushed the wagner fighters",
+        "On Sunday, the militant group Katiba Macina said it had ambushed a convoy of Wagner fighters. [1]",
+    )
+    assert condense("how many of them died?", history).question == "how many of Wagner fighters died?"  # type: ignore[arg-type]
+    history = _turns(
+        "what is ecowas", "The Economic Community of West African States, ECOWAS, imposed sanctions."
+    )
+    assert condense("who leads it?", history).question == "who leads ECOWAS?"  # type: ignore[arg-type]
+
+
+def test_he_points_at_a_person_never_at_an_organization_or_a_time() -> None:
+    history = _turns(
+        "who spoke for russia",
+        "Last June, at the United Nations General Assembly, Foreign Minister Sergei Lavrov said so. [1]",
+    )
+    assert condense("what else did he say?", history).question.endswith("Sergei Lavrov say?")  # type: ignore[arg-type]
+    # "it" asks about a thing: with no thing named, a person is no answer to it
+    assert "Lavrov" not in condense("when did it happen?", history).question  # type: ignore[arg-type]
+
+
 def test_no_history_leaves_the_question_alone() -> None:
     assert condense("When did France leave Mali?", []).question == "When did France leave Mali?"
 
@@ -208,6 +242,14 @@ def test_the_noun_whose_name_is_asked() -> None:
     assert asked_name("what was that operation called?") == "oper"
     assert asked_name("name of frances main sahel operation") == "oper"
     assert asked_name("What did the army spokesman say?") == ""
+    assert asked_name("whats the un force in the north called") == "forc"  # "whats" as typed
+    assert asked_name("what was it called") == ""  # "it" names no noun
+    # a clause on the noun ends its phrase: a participle, or an -ing verb taking an object
+    assert asked_name("name of the general leading the troops in Gao") == "general"
+    assert asked_name("name of the force led by France") == "forc"
+    assert asked_name("name of the peacekeeping mission") == "mission"
+    # the head noun read for "does any article mention it at all" is the same one
+    assert question_heads("whats the name of the village where the ambush happened") == ["village"]
 
 
 def test_the_name_of_someone_in_a_role_asks_for_a_person() -> None:

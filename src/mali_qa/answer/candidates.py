@@ -32,6 +32,7 @@ class Candidate:
     similarity: float = 0.0
     score: float = 0.0
     coverage: float = 0.0
+    pronoun_start: bool = False  # opens on a pronoun: it continues the sentence before it
 
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
@@ -60,6 +61,7 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                     bag,
                     passage_stems,
                     similarity.get(sentence.start, passage.dense_score),
+                    pronoun_start=sentence.pronoun_start,
                 )
             )
             previous = sentence.stems

@@ -8,7 +8,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mali_qa.text import STOPWORDS, content_stems, words
+from mali_qa import lexicon
+from mali_qa.answer.question import asked_name, new_names_near
+from mali_qa.text import STOPWORDS, content_stems, stem, words
 from mali_qa.types import NO_ANSWER, Turn
 
 _PERSON_PRONOUNS = {
@@ -31,6 +33,7 @@ _THING_PRONOUNS = {
     "that": "",
     "there": "",
 }
+_PLURAL = frozenset({"they", "them", "their"})
 _LEADING = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what about|and how about)\b[\s,]*", re.I
 )
@@ -51,8 +54,14 @@ class Condensed:
         return f"{self.question} {self.context}".strip()
 
 
+#: Capitalized words that name a time, not an entity ("*Last June*", "*Today* at 1 p.m.").
+_TIME_WORDS = frozenset(lexicon.months()) | frozenset(lexicon.weekdays()) | {"today", "last", "next", "this"}
+#: Words that make a name an organization's or a place's, not a person's (data/organization_words.txt).
+_ORGANIZATION_WORDS = frozenset(lexicon.word_list("organization_words"))
+
+
 def _names(text: str) -> list[str]:
-    """Capitalized phrases, skipping a sentence's first word when it is a common word."""
+    """Capitalized phrases, skipping a sentence's first word when it is a common word, and times."""
     found = []
     for match in _NAME.finditer(text):
         phrase = match.group(1)
@@ -61,11 +70,14 @@ def _names(text: str) -> list[str]:
             continue
         if first.lower() in STOPWORDS:
             phrase = " ".join(phrase.split()[1:])
+        if any(w.lower() in _TIME_WORDS for w in phrase.split()):
+            continue  # "Last June" is when, not who or what
         found.append(phrase)
     return found
 
 
 def _person(history: Sequence[Turn]) -> str:
+    """The latest turn's first person's name: two capitalized words or more, not an organization's."""
     for turn in reversed(history):
         content = turn["content"]
         if turn["role"] == "assistant" and content.strip() == NO_ANSWER:
@@ -73,7 +85,9 @@ def _person(history: Sequence[Turn]) -> str:
         multi = [
             n
             for n in _names(content)
-            if len(n.split()) >= 2 and not n.lower().startswith(("the ", "operation"))
+            if len(n.split()) >= 2
+            and not n.lower().startswith(("the ", "operation"))
+            and not any(w.lower() in _ORGANIZATION_WORDS for w in n.split())
         ]
         if multi:
             return multi[0]
@@ -81,15 +95,42 @@ def _person(history: Sequence[Turn]) -> str:
 
 
 def _thing(history: Sequence[Turn]) -> str:
-    """The earlier question's first named subject, with the plural noun that follows it ("Russian soldiers")."""
-    for turn in reversed(history):
-        if turn["role"] != "user":
+    """The earlier question's first named subject, with the plural noun that follows it ("Russian soldiers");
+    else, when it asked for a thing's name ("what was the French operation called"), the name its answer
+    gave next to that noun ("operation *Barkhane*"); else the answer's first name the question also holds
+    ("what is minusma": "MINUSMA")."""
+    turns = list(history)
+    for i in reversed(range(len(turns))):
+        if turns[i]["role"] != "user":
             continue
-        for match in _NAME.finditer(turn["content"]):
+        question = turns[i]["content"]
+        for match in _NAME.finditer(question):
             if match.group(1).lower() in STOPWORDS:
                 continue
-            noun = re.match(r"\s+([a-z]+s)\b", turn["content"][match.end() :])
+            noun = re.match(r"\s+([a-z]+s)\b", question[match.end() :])
             return match.group(1) + (" " + noun.group(1) if noun and noun.group(1) not in STOPWORDS else "")
+        answer = next((t["content"] for t in turns[i + 1 :] if t["role"] == "assistant"), "")
+        if not answer or answer.strip() == NO_ANSWER:
+            return ""
+        head = asked_name(question)
+        named = new_names_near(answer, head, frozenset(stem(w) for w in words(question))) if head else ()
+        return named[0] if named else _named_again(question, answer)
+    return ""
+
+
+def _named_again(question: str, answer: str) -> str:
+    """The answer's first name that the question (typed in lower case) also holds, with the plural noun that
+    follows it in the question: "who killed *wagner mercenaries*" answered "... group *Wagner* ..." gives
+    "Wagner mercenaries"."""
+    question_words = words(question)
+    question_stems = [stem(w) for w in question_words]
+    for name in _names(answer):
+        for word in name.split():
+            if stem(word) in question_stems:
+                after = question_stems.index(stem(word)) + 1
+                noun = question_words[after] if after < len(question_words) else ""
+                plural = re.fullmatch(r"[a-z]+s", noun) and noun not in STOPWORDS
+                return f"{name} {noun}" if plural else name
     return ""
 
 
@@ -118,7 +159,9 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
         if pronoun == "there":
             target = _place(history)
         else:
-            target = person if pronoun in _PERSON_PRONOUNS else (thing or person)
+            # "it" points at a thing, never at a person; "they" may point at people
+            fallback = person if pronoun in _PLURAL else ""
+            target = person if pronoun in _PERSON_PRONOUNS else (thing or fallback)
         if pronoun in ("this", "that", "there") and not re.search(rf"\b{pronoun}\s*[?.!]?$", out, re.I):
             continue  # "this operation": a determiner, not a pronoun
         if target:

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from mali_qa import lexicon
 from mali_qa.answer.candidates import Candidate
 from mali_qa.answer.question import (
     DATE_FULL,
@@ -20,6 +19,7 @@ from mali_qa.answer.question import (
     PROPER,
     STRICT_KINDS,
     QuestionPart,
+    new_names_near,
     new_person_name,
     part_kind_score,
 )
@@ -81,7 +81,6 @@ QUESTION_FEATURES = (
 )
 
 
-_PRONOUN_START = re.compile(r"^[“\"]?(?:He|She|They|It|His|Her|Their|Its|This|These|That)\b")
 _ANSWER_SHAPES = {
     "date": (DATE_FULL, DATE_TIME, DATE_MONTH, DATE_YEAR),
     "number": (NUMBER,),
@@ -128,32 +127,7 @@ def new_name(part: QuestionPart, text: str) -> bool:
     asked = frozenset(part.terms)
     if part.needs_name:
         return new_person_name(text, asked)
-    return bool(_new_names(text, part.name_head, asked))
-
-
-_NOT_NAMES = frozenset(lexicon.months()) | frozenset(lexicon.weekdays())
-#: How many words from the noun whose name is asked the name may stand ("the village *of* Djallo").
-NAME_REACH = 2
-
-
-@lru_cache(maxsize=20_000)
-def _new_names(text: str, head: str, asked: frozenset[str]) -> tuple[str, ...]:
-    words = re.findall(r"[\w’'\-]+", text)
-    demonyms = word_map("demonyms")
-    names = [
-        i
-        for i, w in enumerate(words)
-        if i > 0
-        and w[:1].isupper()
-        and len(w) > 2
-        and w.lower() not in demonyms
-        and w.lower() not in _NOT_NAMES
-        and stem(w) not in asked
-    ]
-    heads = [i for i, w in enumerate(words) if head and stem(w) == head]
-    if heads:
-        names = [i for i in names if any(abs(i - h) <= NAME_REACH for h in heads)]
-    return tuple(words[i] for i in names)
+    return bool(new_names_near(text, part.name_head, asked))
 
 
 def subject_stems(question: str) -> frozenset[str]:
@@ -264,7 +238,6 @@ def sentence_features(
     agree = sum(1 for s in subjects if vocabulary.has(s, cand.stems))
     conflict = _conflict(terms.asked_peoples, cand.text, cand.stems)
     n_words = len(cand.text.split())
-    pronoun_start = bool(_PRONOUN_START.match(cand.text))
     similarity = max(cand.similarity, 0.0)
     return [
         coverage,
@@ -286,7 +259,7 @@ def sentence_features(
         min(n_words, 80) / 40.0,
         1.0 if n_words < 6 else 0.0,
         1.0 if cand.start == cand.passage.start else 0.0,
-        1.0 if pronoun_start else 0.0,
+        1.0 if cand.pronoun_start else 0.0,
         covered.context_hits,
     ]
 

@@ -246,6 +246,33 @@ def new_person_name(sentence: str, asked: frozenset[str]) -> bool:
     return any(any(stem(word) not in asked for word in m.group(0).split()) for m in NAME.finditer(sentence))
 
 
+_NOT_NAMES = frozenset(lexicon.months()) | frozenset(lexicon.weekdays())
+#: How many words from the noun whose name is asked the name may stand ("the village *of* Djallo").
+NAME_REACH = 2
+
+
+@lru_cache(maxsize=20_000)
+def new_names_near(text: str, head: str, asked: frozenset[str]) -> tuple[str, ...]:
+    """The capitalized names of `text` (not a people, month or weekday, not `asked`) standing within
+    NAME_REACH words of the noun `head` when the text holds it ("Operation *Serval*")."""
+    words = re.findall(r"[\w’'\-]+", text)
+    demonyms = lexicon.word_map("demonyms")
+    names = [
+        i
+        for i, w in enumerate(words)
+        if i > 0
+        and w[:1].isupper()
+        and len(w) > 2
+        and w.lower() not in demonyms
+        and w.lower() not in _NOT_NAMES
+        and stem(w) not in asked
+    ]
+    heads = [i for i, w in enumerate(words) if head and stem(w) == head]
+    if heads:
+        names = [i for i in names if any(abs(i - h) <= NAME_REACH for h in heads)]
+    return tuple(words[i] for i in names)
+
+
 @lru_cache(maxsize=65_536)
 def part_kind_score(part: QuestionPart, sentence: str) -> float:
     """`kind_score` of a sentence for what one question part asks."""
@@ -265,7 +292,7 @@ STRICT_KINDS = frozenset({"date", "duration", "number", "money", "person"})
 
 
 _HEAD = re.compile(
-    r"\b(?:(?:what|which) (?:is|was|are|were) the (?:name|names|number|amount|size) of (?:the |a |an )?"
+    r"\b(?:(?:what|which) (?:is|was|are|were) the (?:number|amount|size) of (?:the |a |an )?"
     r"|how (?:much|many) |who (?:is|was|are|were) the "
     r"|(?:what|which) (?:is|was|are|were) (?:the )?[\w’'\-]+(?:’s|'s) "
     r"|(?:what|which) (?:is|was|are|were) the (?=[\w\-]+ (?:in|of|at|for) ))"
@@ -298,7 +325,8 @@ ANSWER_CLASSES = frozenset(lexicon.word_list("answer_classes"))
 
 def question_heads(question: str) -> list[str]:
     """The nouns naming what a question asks for: "how much *money*", "the name of the Russian *commander*"."""
-    heads = []
+    named = [w for w in name_phrase(question) if w.lower() not in _NOT_HEADS]
+    heads = [re.sub(r"[’']s$", "", named[-1])] if named else []
     for match in _HEAD.finditer(question):
         tokens = [
             t for t in match.group(1).split() if t.lower() not in _NOT_HEADS and not t.lower().endswith("ed")
@@ -313,7 +341,8 @@ _NOT_HEADS = frozenset(lexicon.word_list("not_heads"))
 
 
 _NAME_OF = re.compile(
-    r"\bnames? of (?:the |a |an )?([^?,.!]+)|^\W*(?:what|how) (?:is|was|are|were|s) (?:the |a |an )?(.+?) called\b",
+    r"\bnames? of (?:the |a |an )?([^?,.!]+)"
+    r"|^\W*(?:what|how)(?: is| was| are| were|[’']?s) (?:the |a |an )?(.+?) called\b",
     re.I,
 )
 #: Words that end the noun phrase of "the name of the French operation *in* Mali".
@@ -321,22 +350,43 @@ _PHRASE_END = frozenset(
     "who whom that which whose where when in at on of for from with by near during after before to is was are "
     "were has have had did does do will would could can led run used behind".split()
 )
-_POINTERS = frozenset("that this these those its their his her".split())
+_POINTERS = frozenset("it that this these those its their his her".split())
 #: Nouns for a person's role (data/person_roles.txt), as stems.
 _PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
+
+
+def name_phrase(question: str) -> list[str]:
+    """The words of the noun phrase whose name a question asks for ("what is the name of *the French
+    operation* in Mali", "what was *that force* called", without the pointer), or [] when it asks for none."""
+    match = _NAME_OF.search(question)
+    if not match:
+        return []
+    phrase: list[str] = []
+    found = re.findall(r"[\w’'\-]+", match.group(1) or match.group(2))
+    for i, word in enumerate(found):
+        if not phrase and word.lower() in _POINTERS:
+            continue  # "what was *that* operation called"
+        if word.lower() in _PHRASE_END or (phrase and _modifier_verb(word, found[i + 1 : i + 2])):
+            break
+        phrase.append(word)
+    return phrase
+
+
+_DETERMINERS = frozenset("the a an his her its their this that these those".split())
+
+
+def _modifier_verb(word: str, following: list[str]) -> bool:
+    """Whether a word after the noun starts a clause on it: a past participle ("the force *led* by
+    France"), or an -ing verb taking an object ("the commander *leading* the troops"; not "the
+    *peacekeeping* mission")."""
+    lower = word.lower()
+    return lower.endswith("ed") or (
+        lower.endswith("ing") and bool(following) and following[0].lower() in _DETERMINERS
+    )
 
 
 def asked_name(question: str) -> str:
     """The stem of the noun whose name a question asks for ("what is the name of the French *operation*",
     "what was that *force* called"), or "" when it asks for no name."""
-    match = _NAME_OF.search(question)
-    if not match:
-        return ""
-    phrase: list[str] = []
-    for word in re.findall(r"[\w’'\-]+", match.group(1) or match.group(2)):
-        if not phrase and word.lower() in _POINTERS:
-            continue  # "what was *that* operation called"
-        if word.lower() in _PHRASE_END or (phrase and word.lower().endswith("ed")):
-            break
-        phrase.append(word)
+    phrase = name_phrase(question)
     return stem(re.sub(r"[’']s$", "", phrase[-1].lower())) if phrase else ""
