@@ -242,6 +242,14 @@ def test_the_noun_whose_name_is_asked() -> None:
     assert asked_name("what was that operation called?") == "oper"
     assert asked_name("name of frances main sahel operation") == "oper"
     assert asked_name("What did the army spokesman say?") == ""
+    assert asked_name("whats the un force in the north called") == "forc"  # "whats" as typed
+    assert asked_name("what was it called") == ""  # "it" names no noun
+    # a clause on the noun ends its phrase: a participle, or an -ing verb taking an object
+    assert asked_name("name of the general leading the troops in Gao") == "general"
+    assert asked_name("name of the force led by France") == "forc"
+    assert asked_name("name of the peacekeeping mission") == "mission"
+    # the head noun read for "does any article mention it at all" is the same one
+    assert question_heads("whats the name of the village where the ambush happened") == ["village"]
 
 
 def test_the_name_of_someone_in_a_role_asks_for_a_person() -> None:
