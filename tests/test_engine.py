@@ -160,6 +160,14 @@ def test_he_points_at_a_person_never_at_an_organization_or_a_time() -> None:
     assert condense("what else did he say?", history).question.endswith("Sergei Lavrov say?")  # type: ignore[arg-type]
     # "it" asks about a thing: with no thing named, a person is no answer to it
     assert "Lavrov" not in condense("when did it happen?", history).question  # type: ignore[arg-type]
+    # a title is not a name: "he" is the person who holds it
+    history = _turns("who spoke", "The Russian Foreign Minister, Sergei Lavrov, spoke on Saturday. [1]")
+    assert condense("what did he say?", history).question == "what did Sergei Lavrov say?"  # type: ignore[arg-type]
+
+
+def test_the_question_word_opening_a_name_is_not_part_of_it() -> None:
+    history = _turns("Which UN mission is leaving?", "MINUSMA is leaving. [1]")
+    assert condense("when was it set up?", history).question == "when was UN set up?"  # type: ignore[arg-type]
 
 
 def test_no_history_leaves_the_question_alone() -> None:

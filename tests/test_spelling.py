@@ -42,3 +42,18 @@ def test_distance_counts_a_transposition_as_one_edit() -> None:
     assert distance("soldeirs", "soldiers") == 1
     assert distance("timbuktoo", "timbuktu") == 2
     assert distance("", "abc") == 3
+
+
+def test_a_word_of_english_the_articles_lack_is_no_typo() -> None:
+    from mali_qa.ingest.minilm import english_words
+
+    articles = ["Analysts were saying the current mission was sought by the army."]
+    # without a dictionary, real words one or two edits from an article word are "repaired"
+    assert Speller.from_texts(articles).correct("paying currency") == "saying current"
+    known = english_words()  # the bundled model's whole-word vocabulary
+    assert {"paying", "currency", "bought"} <= known and "timbuktoo" not in known
+    speller = Speller.from_texts(articles, known)
+    assert speller.correct("who was paying, in what currency, and what was bought") == (
+        "who was paying, in what currency, and what was bought"
+    )
+    assert speller.correct("the curent misison") == "the current mission"

@@ -16,6 +16,7 @@ from mali_qa.answer.spelling import Speller
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.config import Settings
 from mali_qa.errors import ConfigError, InvalidQuestionError
+from mali_qa.ingest.minilm import english_words
 from mali_qa.ingest.sanitize import clean_input
 from mali_qa.search.index import IndexState, load_index
 from mali_qa.search.retrieve import HybridRetriever
@@ -132,11 +133,12 @@ class Pipeline:
     @functools.cached_property
     def speller(self) -> Speller:
         """Typo repair against the words of the indexed articles (counted at ingest; an index made before
-        that counts them here, on first use)."""
+        that counts them here, on first use); words of English are never repaired."""
+        known = english_words()
         if self.state.words is not None:
-            return Speller.from_counts(self.state.words)
+            return Speller.from_counts(self.state.words, known)
         articles = [self.state.article(i) for i in self.state.article_ids()]
-        return Speller.from_texts(f"{a.title}\n{a.text}" for a in articles)
+        return Speller.from_texts((f"{a.title}\n{a.text}" for a in articles), known)
 
     def standalone(self, text: str, turns: list[Turn]) -> Condensed:
         """The question as the offline engine reads it: typos repaired, follow-ups made standalone."""

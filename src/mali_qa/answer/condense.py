@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mali_qa import lexicon
-from mali_qa.answer.question import asked_name, new_names_near
+from mali_qa.answer.question import PERSON_ROLES, asked_name, new_names_near
 from mali_qa.text import STOPWORDS, content_stems, stem, words
 from mali_qa.types import NO_ANSWER, Turn
 
@@ -62,18 +62,18 @@ _ORGANIZATION_WORDS = frozenset(lexicon.word_list("organization_words"))
 
 def _names(text: str) -> list[str]:
     """Capitalized phrases, skipping a sentence's first word when it is a common word, and times."""
-    found = []
-    for match in _NAME.finditer(text):
-        phrase = match.group(1)
-        first = phrase.split()[0]
-        if first.lower() in STOPWORDS and len(phrase.split()) == 1:
-            continue
-        if first.lower() in STOPWORDS:
-            phrase = " ".join(phrase.split()[1:])
-        if any(w.lower() in _TIME_WORDS for w in phrase.split()):
-            continue  # "Last June" is when, not who or what
-        found.append(phrase)
-    return found
+    return [name for match in _NAME.finditer(text) if (name := _named(match.group(1)))]
+
+
+def _named(phrase: str) -> str:
+    """A capitalized phrase without the common word that opens a sentence ("*Which* UN mission"), or "" when
+    nothing is left or it names a time ("Last June" is when, not who or what)."""
+    words_ = phrase.split()
+    if words_[0].lower() in STOPWORDS:
+        words_ = words_[1:]
+    if not words_ or any(w.lower() in _TIME_WORDS for w in words_):
+        return ""
+    return " ".join(words_)
 
 
 def _person(history: Sequence[Turn]) -> str:
@@ -88,6 +88,7 @@ def _person(history: Sequence[Turn]) -> str:
             if len(n.split()) >= 2
             and not n.lower().startswith(("the ", "operation"))
             and not any(w.lower() in _ORGANIZATION_WORDS for w in n.split())
+            and stem(n.split()[-1]) not in PERSON_ROLES  # "Russian Foreign Minister" is a title, not a name
         ]
         if multi:
             return multi[0]
@@ -105,10 +106,11 @@ def _thing(history: Sequence[Turn]) -> str:
             continue
         question = turns[i]["content"]
         for match in _NAME.finditer(question):
-            if match.group(1).lower() in STOPWORDS:
+            name = _named(match.group(1))
+            if not name:
                 continue
             noun = re.match(r"\s+([a-z]+s)\b", question[match.end() :])
-            return match.group(1) + (" " + noun.group(1) if noun and noun.group(1) not in STOPWORDS else "")
+            return name + (" " + noun.group(1) if noun and noun.group(1) not in STOPWORDS else "")
         answer = next((t["content"] for t in turns[i + 1 :] if t["role"] == "assistant"), "")
         if not answer or answer.strip() == NO_ANSWER:
             return ""
@@ -119,18 +121,19 @@ def _thing(history: Sequence[Turn]) -> str:
 
 
 def _named_again(question: str, answer: str) -> str:
-    """The answer's first name that the question (typed in lower case) also holds, with the plural noun that
-    follows it in the question: "who killed *wagner mercenaries*" answered "... group *Wagner* ..." gives
+    """The first name of the question (typed in lower case) that the answer writes as a name, with the plural
+    noun that follows it in the question: "who killed *wagner mercenaries*" answered "... group *Wagner* ..." gives
     "Wagner mercenaries"."""
     question_words = words(question)
-    question_stems = [stem(w) for w in question_words]
-    for name in _names(answer):
-        for word in name.split():
-            if stem(word) in question_stems:
-                after = question_stems.index(stem(word)) + 1
-                noun = question_words[after] if after < len(question_words) else ""
-                plural = re.fullmatch(r"[a-z]+s", noun) and noun not in STOPWORDS
-                return f"{name} {noun}" if plural else name
+    names = _names(answer)
+    for i, word in enumerate(question_words):  # the question's first name, as it reads: its subject
+        if word in STOPWORDS:
+            continue
+        named = next((n for n in names if stem(word) in {stem(w) for w in n.split()}), "")
+        if named:
+            noun = question_words[i + 1] if i + 1 < len(question_words) else ""
+            plural = re.fullmatch(r"[a-z]+s", noun) and noun not in STOPWORDS
+            return f"{named} {noun}" if plural else named
     return ""
 
 

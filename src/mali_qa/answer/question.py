@@ -143,7 +143,7 @@ def parts(question: str) -> list[QuestionPart]:
     for piece in pieces:
         kind, full, year = classify(piece)
         head = asked_name(piece)
-        person_name = head in _PERSON_ROLES
+        person_name = head in PERSON_ROLES
         if person_name and kind == "generic":
             kind = "person"  # "what is the name of the army spokesman": a person's name is asked
         heads = answer_class(piece) if kind in ("list", "place", "person") else frozenset()
@@ -352,7 +352,7 @@ _PHRASE_END = frozenset(
 )
 _POINTERS = frozenset("it that this these those its their his her".split())
 #: Nouns for a person's role (data/person_roles.txt), as stems.
-_PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
+PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
 
 
 def name_phrase(question: str) -> list[str]:

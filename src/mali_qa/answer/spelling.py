@@ -1,7 +1,8 @@
 """Typo repair against the articles' own words: a question word the articles never use ("timbuktoo",
 "frech", "wagnr") becomes the article word one or two edits away, so that retrieval and the answer step
 see what was meant. Only longer article words are targets, so that a real word the articles lack ("bake")
-is never turned into a common one ("base")."""
+is never turned into a common one ("base"), and a word of English the articles lack ("currency", "paying")
+is no typo at all: it is never turned into the article word beside it ("current", "saying")."""
 
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ def distance(a: str, b: str) -> int:
 class Speller:
     """Corrects question words against a count of the articles' words (lower case)."""
 
-    def __init__(self, counts: Counter[str]) -> None:
+    def __init__(self, counts: Counter[str], known: frozenset[str] = frozenset()) -> None:
         self.counts = counts
+        self.known = known  # words of English, never repaired (`ingest.minilm.english_words`)
         self.stems = {stem(w) for w in counts}
         self._by_delete: dict[str, list[str]] = {}
         for word in counts:
@@ -51,23 +53,23 @@ class Speller:
                     self._by_delete.setdefault(key, []).append(word)
 
     @classmethod
-    def from_counts(cls, counts: dict[str, int]) -> Speller:
+    def from_counts(cls, counts: dict[str, int], known: frozenset[str] = frozenset()) -> Speller:
         """From the word counts the ingest stored with the index (`vocab.json`)."""
-        return cls(Counter(counts))
+        return cls(Counter(counts), known)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Speller:
+    def from_texts(cls, texts: Iterable[str], known: frozenset[str] = frozenset()) -> Speller:
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(letter_words(text))
-        return cls(counts)
+        return cls(counts, known)
 
     def suggest(self, word: str) -> str:
         """The article word meant by `word`, or "" when it needs no repair or none is close enough."""
         lower = word.lower()
         if len(lower) < MIN_WORD_LENGTH or not lower.isalpha() or lower in STOPWORDS:
             return ""
-        if lower in self.counts or stem(lower) in self.stems:
+        if lower in self.counts or stem(lower) in self.stems or lower in self.known:
             return ""
         limit = 1 if len(lower) <= 7 else 2
         candidates = {c for key in _deletes(lower, limit) for c in self._by_delete.get(key, [])}

