@@ -125,11 +125,12 @@ def _named_again(question: str, answer: str) -> str:
     noun that follows it in the question: "who killed *wagner mercenaries*" answered "... group *Wagner* ..." gives
     "Wagner mercenaries"."""
     question_words = words(question)
-    names = _names(answer)
+    names = [(name, {stem(w) for w in name.split()}) for name in _names(answer)]
     for i, word in enumerate(question_words):  # the question's first name, as it reads: its subject
         if word in STOPWORDS:
             continue
-        named = next((n for n in names if stem(word) in {stem(w) for w in n.split()}), "")
+        word_stem = stem(word)
+        named = next((name for name, name_stems in names if word_stem in name_stems), "")
         if named:
             noun = question_words[i + 1] if i + 1 < len(question_words) else ""
             plural = re.fullmatch(r"[a-z]+s", noun) and noun not in STOPWORDS
