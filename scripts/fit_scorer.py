@@ -478,6 +478,11 @@ def main() -> int:
     out["cross_validated_by_type"] = {k: figures([r for r in held_out if r["type"] == k]) for k in kinds}
     for kind, f in out["cross_validated_by_type"].items():
         show(f"  held out, {kind}", f)
+    in_conversation = {c.item.id for c in cases if c.item.history}
+    out["cross_validated_unanswerable_in_conversation"] = figures(
+        [r for r in held_out if r["type"] == "unanswerable" and r["id"] in in_conversation]
+    )
+    show("  held out, unanswerable follow-up", out["cross_validated_unanswerable_in_conversation"])
     scorer = fit(cases)
     out["in_sample"] = figures(evaluate(cases, scorer))
     show("in sample", out["in_sample"])

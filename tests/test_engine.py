@@ -165,6 +165,22 @@ def test_he_points_at_a_person_never_at_an_organization_or_a_time() -> None:
     assert condense("what did he say?", history).question == "what did Sergei Lavrov say?"  # type: ignore[arg-type]
 
 
+def test_a_sentence_word_glued_to_a_name_is_not_part_of_it() -> None:
+    history = _turns("who spoke", "The Russian Foreign Minister, Sergei LavrovHe said so. [1]")
+    assert condense("what else did he say?", history).question == "what else did Sergei Lavrov say?"  # type: ignore[arg-type]
+    history = _turns("who spoke", "The owner, Ronald McDonald, said so. [1]")
+    assert condense("what else did he say?", history).question == "what else did Ronald McDonald say?"  # type: ignore[arg-type]
+
+
+def test_they_after_how_many_points_at_what_was_counted() -> None:
+    history = _turns(
+        "how many Russian soldiers could be in Mali?", "About 400 Russian soldiers, Wagner said. [1]"
+    )
+    assert condense("where are they?", history).question == "where are Russian soldiers?"  # type: ignore[arg-type]
+    history = _turns("How many countries condemned it?", "Fifteen countries in Europe did. [1]")
+    assert condense("which one led them?", history).question == "which one led countries?"  # type: ignore[arg-type]
+
+
 def test_the_question_word_opening_a_name_is_not_part_of_it() -> None:
     history = _turns("Which UN mission is leaving?", "MINUSMA is leaving. [1]")
     assert condense("when was it set up?", history).question == "when was UN set up?"  # type: ignore[arg-type]
@@ -189,6 +205,26 @@ def test_two_part_question_is_split() -> None:
     ] == [
         "number",
         "number",
+    ]
+
+
+def test_a_part_asked_after_a_preposition_or_against_another_is_split() -> None:
+    assert [
+        p.text
+        for p in parts("When did France leave Timbuktu, and on what day did the last troops leave Mali?")
+    ] == [
+        "When did France leave Timbuktu",
+        "on what day did the last troops leave Mali",
+    ]
+    assert len(parts("how many troops were there before vs how many stay after the withdrawal")) == 2
+
+
+def test_a_short_part_that_points_back_stands_alone_only_when_asked() -> None:
+    question = "who owned wagner and what happened to him"
+    assert len(parts(question)) == 1
+    assert [p.text for p in parts(question, keep_pointing=True)] == [
+        "who owned wagner",
+        "what happened to him",
     ]
 
 

@@ -63,6 +63,17 @@ def test_the_scorer_quotes_the_sentence_holding_the_answer(question: str, expect
     assert answer.answered and expected in answer.text and answer.text.endswith("]")
 
 
+def test_a_later_part_pointing_back_is_read_with_the_first_parts_answer() -> None:
+    engine, passages = _setup(False)
+    analysis = engine.analyse(
+        Condensed(question="Who controlled the Wagner Group, and when was he killed?"), passages
+    )
+    assert [p.text for p in analysis.parts] == [
+        "Who controlled the Wagner Group",
+        "when was Yevgeny Prigozhin killed",
+    ]
+
+
 def test_weights_fitted_on_other_features_are_refused() -> None:
     data = shipped_scorer().to_dict()
     data["sentence"]["features"] = data["sentence"]["features"][:-1]

@@ -68,12 +68,20 @@ def _names(text: str) -> list[str]:
 def _named(phrase: str) -> str:
     """A capitalized phrase without the common word that opens a sentence ("*Which* UN mission"), or "" when
     nothing is left or it names a time ("Last June" is when, not who or what)."""
-    words_ = phrase.split()
+    words_ = [_GLUED.sub(_unglued, w) for w in phrase.split()]
     if words_[0].lower() in STOPWORDS:
         words_ = words_[1:]
     if not words_ or any(w.lower() in _TIME_WORDS for w in words_):
         return ""
     return " ".join(words_)
+
+
+#: A name with the next sentence's first word glued on, as some sources print it ("Sergei Lavrov*He* said").
+_GLUED = re.compile(r"(?<=[a-z])([A-Z][a-z]+)$")
+
+
+def _unglued(match: re.Match[str]) -> str:
+    return "" if match.group(1).lower() in STOPWORDS else match.group(1)
 
 
 def _person(history: Sequence[Turn]) -> str:
@@ -138,6 +146,22 @@ def _named_again(question: str, answer: str) -> str:
     return ""
 
 
+#: The noun phrase a "how many" question counts: up to its verb ("how many *Russian military personnel* could
+#: be"), else its first plural noun ("how many *countries* condemned").
+_COUNTED = re.compile(
+    r"\bhow many ((?:[\w’'\-]+ ){0,3}?[\w’'\-]+?)(?= (?:are|were|is|was|do|does|did|could|can|have|has|had|"
+    r"will|would|should|might|may|remain|stay)\b)|\bhow many ((?:[\w’'\-]+ ){0,2}?[a-z]+s)\b",
+    re.I,
+)
+
+
+def _counted(history: Sequence[Turn]) -> str:
+    """What the latest earlier question counted, when it asked "how many" ("" otherwise)."""
+    question = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
+    match = _COUNTED.search(question)
+    return (match.group(1) or match.group(2)) if match else ""
+
+
 def _place(history: Sequence[Turn]) -> str:
     for turn in reversed(history):
         places = re.findall(
@@ -156,7 +180,7 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
     stripped = _LEADING.sub("", question).strip() or question
     rewritten = stripped != question
     out = stripped
-    person, thing = _person(history), _thing(history)
+    person, thing, counted = _person(history), _thing(history), _counted(history)
     for pronoun, suffix in {**_PERSON_PRONOUNS, **_THING_PRONOUNS}.items():
         if pronoun not in tokens:
             continue
@@ -166,6 +190,8 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
             # "it" points at a thing, never at a person; "they" may point at people
             fallback = person if pronoun in _PLURAL else ""
             target = person if pronoun in _PERSON_PRONOUNS else (thing or fallback)
+            if pronoun in _PLURAL and counted:
+                target = counted  # "how many Russian soldiers ...?" "where are they?": the soldiers
         if pronoun in ("this", "that", "there") and not re.search(rf"\b{pronoun}\s*[?.!]?$", out, re.I):
             continue  # "this operation": a determiner, not a pronoun
         if target:

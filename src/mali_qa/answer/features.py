@@ -78,6 +78,7 @@ QUESTION_FEATURES = (
     "strict_kind",
     "generic_kind",
     "rules_answered",
+    "follow_up",
 )
 
 
@@ -287,6 +288,7 @@ def question_features(
     missing_head: bool,
     unknown_term_share: float,
     rules_answered: bool,
+    follow_up: bool = False,
 ) -> list[float]:
     """The features of the decision to answer, in QUESTION_FEATURES order, from the ranker's scores of the
     main question part's candidates and their feature rows."""
@@ -318,4 +320,5 @@ def question_features(
         1.0 if kinds & STRICT_KINDS else 0.0,
         1.0 if kinds <= {"generic"} else 0.0,
         1.0 if rules_answered else 0.0,
+        1.0 if follow_up else 0.0,
     ]

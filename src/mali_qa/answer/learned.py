@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mali_qa.answer.candidates import Candidate
-from mali_qa.answer.condense import Condensed
+from mali_qa.answer.condense import Condensed, condense
 from mali_qa.answer.extractive import (
     ExtractiveEngine,
     RuleScores,
@@ -21,12 +21,12 @@ from mali_qa.answer.extractive import (
     compose,
 )
 from mali_qa.answer.features import question_features, sentence_features, subject_stems
-from mali_qa.answer.question import QuestionPart, parts
+from mali_qa.answer.question import POINTING_BACK, QuestionPart, parts
 from mali_qa.answer.scorer import Scorer, shipped_scorer
 from mali_qa.answer.short import short_answer
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.text import split_sentences, word_count
-from mali_qa.types import Answer, Citation, Passage
+from mali_qa.types import Answer, Citation, Passage, Turn
 
 #: A runner-up sentence is quoted only while the answer stays within this many words.
 RUNNER_UP_WORDS = 70
@@ -77,10 +77,10 @@ class LearnedEngine(ExtractiveEngine):
     def analyse(self, condensed: Condensed, passages: Sequence[Passage]) -> Analysis:
         question = condensed.question
         cands = self.candidates(passages)
-        qparts = [p for p in parts(question) if p.terms]
         subjects = subject_stems(question)
         top_fused = max((p.score for p in passages), default=0.0)
         scores = RuleScores(self, condensed.context_terms, subjects)
+        qparts = [p for p in resolve_pointing(parts(question, keep_pointing=True), cands, scores) if p.terms]
         rules = self.rules_answer(condensed, passages, cands, scores)
         quoted = {(c.source, c.quote_start) for c in rules.citations}
         quoted |= {(c.source, s) for c in rules.citations for s in _quote_starts(rules.text, c)}
@@ -146,6 +146,7 @@ class LearnedEngine(ExtractiveEngine):
             missing_head=analysis.missing_head,
             unknown_term_share=analysis.unknown_term_share,
             rules_answered=analysis.rules_answered,
+            follow_up=analysis.condensed.rewritten,
         )
         p_answer = float(scorer.answer.probability(np.array(features))[0])
         return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold)
@@ -162,6 +163,30 @@ class LearnedEngine(ExtractiveEngine):
             return abstain(analysis.condensed, analysis.passages)
         answer = compose(analysis.condensed, decision.chosen, analysis.passages, best_first=True)
         return with_short(answer, analysis.parts[0], decision.chosen[0]) if analysis.parts else answer
+
+
+def resolve_pointing(
+    qparts: list[QuestionPart], cands: list[Candidate], scores: RuleScores
+) -> list[QuestionPart]:
+    """The question's parts, a later one that points back with a pronoun rewritten as a follow-up of the
+    first part and the sentence that answers it best by the rules ("who owned Wagner and what happened to
+    *him*": "what happened to Evgueni Prigozhin")."""
+    if len(qparts) < 2 or not cands or not qparts[0].terms:
+        return qparts
+    first = qparts[0]
+    best = max(cands, key=lambda cand: scores(first, cand)[0])
+    history: list[Turn] = [
+        {"role": "user", "content": first.text},
+        {"role": "assistant", "content": best.text},
+    ]
+    resolved = [first]
+    for part in qparts[1:]:
+        if POINTING_BACK.search(part.text):
+            rewritten = condense(part.text, history).question
+            if rewritten != part.text:
+                part = parts(rewritten)[0]
+        resolved.append(part)
+    return resolved
 
 
 def with_short(answer: Answer, part: QuestionPart, best: Candidate) -> Answer:

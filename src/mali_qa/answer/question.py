@@ -120,7 +120,12 @@ def classify(question: str) -> tuple[str, bool, bool]:
     return "generic", False, False
 
 
-_SPLIT = re.compile(r",?\s+and\s+(?=(?:how|what|when|where|who|whom|which|why|in which|in what)\b)", re.I)
+_SPLIT = re.compile(
+    r",?\s+and\s+(?=(?:(?:in|on|at|under|from|to|for|by|with|since|after|before)\s+)?"
+    r"(?:how|what|when|where|who|whom|which|why)\b)"
+    r"|\s+(?:vs\.?|versus)\s+",
+    re.I,
+)
 
 
 _FRAME = re.compile(
@@ -134,10 +139,19 @@ def question_terms(text: str) -> tuple[str, ...]:
     return tuple(content_stems(_FRAME.sub(" ", text)))
 
 
-def parts(question: str) -> list[QuestionPart]:
-    """The question's parts ("How large was X, and how many Y?" has two), each with its own kind."""
+#: A pronoun that points back at what an earlier part of the question asked about ("who owned Wagner and
+#: what happened to *him*").
+POINTING_BACK = re.compile(r"\b(?:he|him|his|she|her|it|its|they|them|their|there|that)\b", re.I)
+
+
+def parts(question: str, *, keep_pointing: bool = False) -> list[QuestionPart]:
+    """The question's parts ("How large was X, and how many Y?" has two), each with its own kind. A later
+    part of fewer than two content words is no part of its own ("How many X did Y kill, and where?"), unless
+    `keep_pointing` and it points back with a pronoun, which the caller resolves (`resolve_pointing`)."""
     pieces = [p.strip(" ,?") for p in _SPLIT.split(question) if p.strip(" ,?")]
-    if len(pieces) > 1 and any(len(content_stems(p)) < 2 for p in pieces[1:]):
+    if len(pieces) > 1 and any(
+        len(content_stems(p)) < 2 and not (keep_pointing and POINTING_BACK.search(p)) for p in pieces[1:]
+    ):
         pieces = [question]  # "How many X did Y kill, and where?": one question asking two things
     out = []
     for piece in pieces:
