@@ -468,7 +468,7 @@ def main() -> int:
     sizes = sorted(Counter(case_groups).values(), reverse=True)
     print(f"{len(sizes)} groups of questions on one fact; the largest hold {sizes[:5]}")
     out: dict[str, Any] = {
-        "files": [str(p.relative_to(ROOT.parent)) for p in files],
+        "files": [os.path.relpath(p, ROOT) for p in files],  # from the project root
         "folds": args.folds,
         "repeats": args.repeats,
     }
