@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parent
 
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from page.engine import page_settings, start_loading
 
     try:

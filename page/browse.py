@@ -6,19 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-from page_helpers import (
-    block_html,
-    byline,
-    count_matches,
-    display_date,
-    escape_markdown,
-    search_html,
-)
 
 from mali_qa.config import Settings
 from page.common import ROOT, outlet_of, shown_errors, wait_for_index
 from page.display import by_type_rows, demote_headings, read_report, report_section, report_time, short_path
 from page.engine import page_settings
+from page.labels import byline, display_date
+from page.markup import block_html, count_matches, escape_markdown, search_html
 from page.store import read_feedback
 
 

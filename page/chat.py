@@ -9,29 +9,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
-from page_helpers import (
-    answer_html,
-    article_html_for_citation,
-    block_html,
-    byline,
-    card_html,
-    closest_passages,
-    copy_button_html,
-    copy_text,
-    display_date,
-    escape_markdown,
-    highlight_html,
-    history_for,
-    question_for,
-    source_heading,
-)
 
 import mali_qa
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
 from mali_qa.types import NO_ANSWER, Answer, Citation
 from page.common import article_for, outlet_of, show_error, shown_errors, wait_for_index
+from page.conversation import closest_passages, history_for, question_for
 from page.display import suggest_topics, suggestion_question
+from page.labels import byline, copy_text, display_date, source_heading
+from page.markup import (
+    answer_html,
+    article_html_for_citation,
+    block_html,
+    card_html,
+    copy_button_html,
+    escape_markdown,
+    highlight_html,
+)
 from page.store import CONVERSATIONS, append_feedback, feedback_record, new_conversation_id
 
 EXAMPLE_QUESTIONS = (

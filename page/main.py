@@ -5,21 +5,17 @@ the model load in the background (page/engine.py) and the first run waits for th
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # `streamlit run page/main.py` works too
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from mali_qa.config import Settings  # noqa: E402
-from page.browse import articles_page, evaluation_page  # noqa: E402
-from page.chat import chat_page  # noqa: E402
-from page.common import install_page_style, shown_errors  # noqa: E402
-from page.engine import page_settings, start_loading  # noqa: E402
-from page.sidebar import index_box, sidebar  # noqa: E402
+from mali_qa.config import Settings
+from page.browse import articles_page, evaluation_page
+from page.chat import chat_page
+from page.common import install_page_style, shown_errors
+from page.engine import page_settings, start_loading
+from page.sidebar import index_box, sidebar
 
 
 def main() -> None:

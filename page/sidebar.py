@@ -4,16 +4,14 @@ re-ingest (after a confirmation) and upload. It names folders relative to the ch
 from __future__ import annotations
 
 import streamlit as st
-from page_helpers import (
-    engine_lines,
-    escape_markdown,
-)
 
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
 from page.chat import TOP_K_MAX
 from page.common import ROOT, shown_errors, wait_for_index
 from page.display import admin_enabled, plain_sentence, short_location, short_path
+from page.labels import engine_lines
+from page.markup import escape_markdown
 
 UPLOAD_TYPES = ["txt", "md", "html"]
 MAX_UPLOAD_MB = 2  # mali_qa.library.MAX_UPLOAD_BYTES, without importing the library before first paint

@@ -1,5 +1,5 @@
 """The Streamlit page, run headless with AppTest on a real index built from the seeds in a temp folder, and
-its pure parts (page_helpers.py, page/store.py, page/engine.py) alone."""
+its pure parts (page/markup.py, page/labels.py, page/conversation.py, page/store.py, page/engine.py) alone."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from page import engine
+from page.conversation import closest_passages, history_for
 from page.display import (
     admin_enabled,
     by_type_rows,
@@ -29,8 +30,8 @@ from page.display import (
     short_location,
     suggest_topics,
 )
-from page.store import CONVERSATIONS, Conversations, append_feedback, feedback_record, read_feedback
-from page_helpers import (
+from page.labels import copy_text, display_date, source_heading
+from page.markup import (
     PASSAGE_STYLE,
     QUOTE_COLORS,
     QUOTE_STYLE,
@@ -39,16 +40,13 @@ from page_helpers import (
     card_html,
     cited_sentences,
     copy_button_html,
-    copy_text,
-    display_date,
     escape_markdown,
     highlight_html,
-    history_for,
     passage_html,
     search_html,
-    source_heading,
     with_context,
 )
+from page.store import CONVERSATIONS, Conversations, append_feedback, feedback_record, read_feedback
 from streamlit.testing.v1 import AppTest
 
 import mali_qa
@@ -535,8 +533,8 @@ def test_sidebar_names_the_model_and_server_never_the_key(
 def test_the_page_draws_without_the_heavy_imports() -> None:
     """Everything the page imports before it draws leaves llama-index, chromadb and onnxruntime alone."""
     code = (
-        "import sys; sys.path.insert(0, '.');"
-        "import page.chat, page.browse, page.sidebar, page.common, page.display, page.engine, page.store, page_helpers;"
+        "import sys, pkgutil, importlib; import page;"
+        "[importlib.import_module('page.' + m.name) for m in pkgutil.iter_modules(page.__path__) if m.name != 'main'];"
         "heavy = sorted(({m.split('.')[0] for m in sys.modules} | set(sys.modules))"
         " & {'llama_index', 'chromadb', 'onnxruntime', 'torch', 'transformers', 'mali_qa.service'});"
         "print(','.join(heavy))"
@@ -863,8 +861,6 @@ def test_feedback_file_keeps_the_latest_rating_and_stops_when_full(tmp_path: Pat
 
 
 def test_closest_passages_are_distinct() -> None:
-    from page_helpers import closest_passages
-
     passages = [
         Passage(id=str(i), article_id="a", title="t", text=text, start=0, end=1)
         for i, text in enumerate(["x", "x", "y"])

@@ -154,3 +154,63 @@ def test_every_top_level_module_imports_on_its_own(top: str) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     if top in LIGHT:
         assert done.stdout.split() == ["False", "False"], f"{top} pulls in chromadb or llama-index"
+
+
+#: What the page (app.py, page/) may import of the package: the public names of `mali_qa` and the modules
+#: that define them, and the article library it shares with the CLI. Anything deeper goes through these.
+PAGE_SURFACE = {
+    "mali_qa",
+    "mali_qa.config",
+    "mali_qa.errors",
+    "mali_qa.types",
+    "mali_qa.service",
+    "mali_qa.library",
+}
+
+
+def test_nothing_outside_page_is_on_the_pages_path() -> None:
+    """app.py and page/*.py edit no `sys.path` and import only `page.*`, the package's public surface, the
+    standard library and installed packages: never a file at the top of the checkout (`page_helpers`)."""
+    from importlib.metadata import packages_distributions
+
+    root = PACKAGE.parents[1]
+    installed = set(packages_distributions())
+    files = [root / "app.py", *sorted((root / "page").glob("*.py"))]
+    problems = []
+    for path in files:
+        where = path.relative_to(root)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names: list[str] = []
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "path"
+                and getattr(node.value, "id", "") == "sys"
+            ):
+                problems.append(f"{where}:{node.lineno} touches sys.path")
+            elif isinstance(node, ast.Import):
+                names.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: inside page/ only
+                    if path.parent.name != "page":
+                        problems.append(f"{where}:{node.lineno} imports relatively from outside page/")
+                    continue
+                names.append(node.module or "")
+                if node.module == "sys" and any(alias.name == "path" for alias in node.names):
+                    problems.append(f"{where}:{node.lineno} imports sys.path")
+        for name in names:
+            top = name.split(".")[0]
+            if top in {"page", "mali_qa", "__future__"} or top in sys.stdlib_module_names:
+                continue
+            if (root / top).exists() or (root / f"{top}.py").exists():
+                problems.append(
+                    f"{where} imports {name}, a file at the top of the checkout: move it into page/"
+                )
+            elif top not in installed:
+                problems.append(f"{where} imports {name}, which no installed distribution provides")
+        deeper = imports(path) - PAGE_SURFACE
+        if deeper:
+            problems.append(
+                f"{where} imports {sorted(deeper)} beyond the package's public surface {PAGE_SURFACE}"
+            )
+    assert not problems, "\n".join(problems)

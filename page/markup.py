@@ -1,17 +1,14 @@
-"""Pure helpers of the Streamlit page (app.py, page/): escaping, highlighting, source cards, the answer's
-links and copy text, dates and source labels, the chat history. No Streamlit, no index: testable alone
-(page/display.py holds the rest: outlets, suggestions, error sentences, the evaluation report)."""
+"""The page's HTML built from article and answer text, none of which ever becomes markup: escaping, the
+highlighted quotes and passages (theme-aware colours), source cards, the article view of a citation, search
+hits, the answer with its [n] markers as links to the cards, and the copy button. No Streamlit: testable alone."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date as Date
-from typing import Any
 
-from mali_qa.config import Settings
-from mali_qa.types import Answer, Citation, Passage, Turn
+from mali_qa.types import Citation
 
 Span = tuple[int, int]
 
@@ -316,18 +313,6 @@ def answer_html(text: str, card_keys: Mapping[int, str]) -> str:
     return "".join(parts)
 
 
-def copy_text(answer: Answer) -> str:
-    """An answer as plain text for the clipboard: the short answer, the answer, then its sources."""
-    lines = [answer.short.strip()] if answer.short.strip() else []
-    lines.append(answer.text.strip())
-    if answer.answered and answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for n, c in enumerate(answer.citations, 1):
-            lines.append(source_heading(n, c.title, c.outlet, display_date(c.date) if c.date else ""))
-    return "\n".join(lines)
-
-
 def copy_button_html(text: str, *, label: str = "Copy answer") -> str:
     """A button the page's script copies `text` from (held escaped in an attribute, never as markup)."""
     held = html.escape(text, quote=True).replace("\r\n", "\n").replace("\n", "&#10;")  # one line of HTML
@@ -335,90 +320,3 @@ def copy_button_html(text: str, *, label: str = "Copy answer") -> str:
         f'<button type="button" class="mq-copy" data-copy="{held}" '
         f'title="Copy the answer and its sources">{html.escape(label)}</button>'
     )
-
-
-# --------------------------------------------------------------------------- dates, outlets, headings
-
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-NO_DATE = "date not given"
-
-
-def display_date(value: str) -> str:
-    """A date a reader can place: ISO dates as "15 Aug 2022", dates without a year as "date not given"."""
-    value = (value or "").strip()
-    iso = _ISO_DATE.match(value)
-    if iso:
-        try:
-            return Date(int(iso[1]), int(iso[2]), int(iso[3])).strftime("%-d %b %Y")
-        except ValueError:
-            return NO_DATE
-    return value if _YEAR.search(value) else NO_DATE
-
-
-def byline(outlet: str, date: str) -> str:
-    """ "outlet · date", with whichever parts are known ("" when neither is)."""
-    return " · ".join(part.strip() for part in (outlet, date) if part and part.strip())
-
-
-def source_heading(n: int, title: str, outlet: str = "", date: str = "") -> str:
-    """The plain-text label of source [n]: the same "[n]" the answer's marker shows."""
-    line = f"[{n}] {title.strip() or 'Untitled article'}"
-    meta = byline(outlet, date)
-    return f"{line} — {meta}" if meta else line
-
-
-# --------------------------------------------------------------------------- conversation
-
-
-def history_for(messages: Iterable[Mapping[str, Any]]) -> list[Turn]:
-    """The conversation for `ask_stream(history=...)`: answered exchanges only, failed turns left out.
-
-    `messages` alternate {"role": "user", "content": ...} and {"role": "assistant", "content": ...,
-    "error": optional message}; a user turn whose reply failed is dropped together with the reply.
-    """
-    turns: list[Turn] = []
-    pending: Turn | None = None
-    for message in messages:
-        role, content = message.get("role"), message.get("content")
-        if not isinstance(content, str):
-            continue
-        if role == "user":
-            pending = {"role": "user", "content": content}
-        elif role == "assistant" and pending is not None:
-            if not message.get("error") and content.strip():
-                turns.extend([pending, {"role": "assistant", "content": content}])
-            pending = None
-    return turns
-
-
-def question_for(messages: Sequence[Mapping[str, Any]], message_id: str) -> str:
-    """The user question an assistant message answers ("" when there is none)."""
-    for i, message in enumerate(messages):
-        if message.get("id") == message_id:
-            for earlier in reversed(messages[:i]):
-                if earlier.get("role") == "user":
-                    return str(earlier.get("content", ""))
-    return ""
-
-
-def engine_lines(settings: Settings) -> list[str]:
-    """How the sidebar describes the answer engine; never includes the API key."""
-    if settings.use_generative:
-        server = settings.openai_base_url or "api.openai.com (OpenAI)"
-        return [f"Generative: `{settings.chat_model}`", f"Server: {server}"]
-    return ["Offline: extractive, every sentence a verbatim quote from the articles"]
-
-
-def closest_passages(passages: Sequence[Passage], limit: int = 5) -> list[Passage]:
-    """The passages an abstaining answer looked at, in retrieval order (best first), one per distinct text."""
-    seen: set[str] = set()
-    out: list[Passage] = []
-    for passage in passages:
-        if passage.text in seen:
-            continue
-        seen.add(passage.text)
-        out.append(passage)
-        if len(out) >= limit:
-            break
-    return out
