@@ -44,6 +44,13 @@ def test_distance_counts_a_transposition_as_one_edit() -> None:
     assert distance("", "abc") == 3
 
 
+def test_distance_is_optimal_string_alignment_and_stops_past_its_limit() -> None:
+    # no stretch is edited twice: "ca" -> "abc" is 3 edits (true Damerau-Levenshtein would say 2)
+    assert distance("ca", "abc") == 3
+    assert distance("timbuktoo", "timbuktu", limit=1) == 2  # past the limit: limit + 1
+    assert distance("timbuktoo", "timbuktu", limit=2) == 2
+
+
 def test_a_word_of_english_the_articles_lack_is_no_typo() -> None:
     from mali_qa.ingest.minilm import english_words
 
