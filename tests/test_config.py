@@ -61,10 +61,13 @@ def test_readme_short_table_names_real_settings_with_their_defaults() -> None:
     for variables, default in rows:
         names = [name.strip(" `") for name in variables.split(",")]
         values = [value.strip() for value in default.split(",")] if len(names) > 1 else [default.strip()]
-        assert len(values) in (1, len(names)), f"README row {variables}: one default per variable"
-        for name, value in zip(names, values * len(names) if len(values) == 1 else values, strict=True):
+        values = values * len(names) if len(values) == 1 else values
+        assert len(values) == len(names), f"README row {variables}: one default, or one per variable"
+        for name, value in zip(names, values, strict=True):
             assert name in defaults, f"README names {name}, which is not a setting"
-            assert value == defaults[name], f"README gives {name} the default {value}, the code {defaults[name]}"
+            assert value == defaults[name], (
+                f"README gives {name} the default {value}, the code {defaults[name]}"
+            )
 
 
 def test_describe_covers_every_field_with_its_variable() -> None:

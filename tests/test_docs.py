@@ -81,7 +81,9 @@ def test_every_relative_link_resolves(path: Path) -> None:
 
 def test_readme_is_at_most_12_kb() -> None:
     size = len((ROOT / "README.md").read_bytes())
-    assert size <= README_MAX_BYTES, f"README.md is {size} bytes: move detail into docs/ (limit {README_MAX_BYTES})"
+    assert size <= README_MAX_BYTES, (
+        f"README.md is {size} bytes: move detail into docs/ (limit {README_MAX_BYTES})"
+    )
 
 
 def test_readme_links_every_document_of_docs() -> None:
@@ -92,9 +94,15 @@ def test_readme_links_every_document_of_docs() -> None:
 
 def test_slug_follows_github() -> None:
     assert slug("Targets: what is met and what is not") == "targets-what-is-met-and-what-is-not"
-    assert slug("Batch 11 and the typed name (2026-11-22, later)") == "batch-11-and-the-typed-name-2026-11-22-later"
+    assert (
+        slug("Batch 11 and the typed name (2026-11-22, later)")
+        == "batch-11-and-the-typed-name-2026-11-22-later"
+    )
     assert slug("The `store/` stage") == "the-store-stage"
-    assert slug("mali-qa beside a plain [LlamaIndex](https://x) pipeline") == "mali-qa-beside-a-plain-llamaindex-pipeline"
+    assert (
+        slug("mali-qa beside a plain [LlamaIndex](https://x) pipeline")
+        == "mali-qa-beside-a-plain-llamaindex-pipeline"
+    )
 
 
 def test_a_broken_link_or_anchor_is_found(tmp_path: Path) -> None:
@@ -114,4 +122,7 @@ def test_a_broken_link_or_anchor_is_found(tmp_path: Path) -> None:
         "../README.md#no-such-heading: no heading with that anchor in README.md",
         "#nothing: no heading with that anchor in docs/probe.md",
     ]
-    assert broken_links(probe, root=tmp_path / "docs")[0] == "../README.md#mali-qa: no such file in the repository"
+    assert (
+        broken_links(probe, root=tmp_path / "docs")[0]
+        == "../README.md#mali-qa: no such file in the repository"
+    )
