@@ -1,4 +1,4 @@
-"""The settings object: parsing, validation, secrets, and the README table and `.env.example` listing every variable."""
+"""The settings object: parsing, validation, secrets, and the settings tables and `.env.example` listing every variable."""
 
 from __future__ import annotations
 
@@ -46,9 +46,28 @@ def test_env_example_lists_every_variable_without_values() -> None:
     assert text == table_script().env_example(), "run scripts/settings_table.py --write"
 
 
-def test_readme_table_is_describe() -> None:
+def test_configuration_table_is_describe() -> None:
+    document = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert document == table_script().document_with_table(document), "run scripts/settings_table.py --write"
+
+
+def test_readme_short_table_names_real_settings_with_their_defaults() -> None:
+    """The README's table of the most used settings is written by hand: each variable exists, with its default."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == table_script().readme_with_table(readme), "run scripts/settings_table.py --write"
+    section = readme.partition("## Configuration")[2].partition("\n## ")[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    defaults = {env: default or "(empty)" for env, default, _ in describe()}
+    assert len(rows) >= 5
+    for variables, default in rows:
+        names = [name.strip(" `") for name in variables.split(",")]
+        values = [value.strip() for value in default.split(",")] if len(names) > 1 else [default.strip()]
+        values = values * len(names) if len(values) == 1 else values
+        assert len(values) == len(names), f"README row {variables}: one default, or one per variable"
+        for name, value in zip(names, values, strict=True):
+            assert name in defaults, f"README names {name}, which is not a setting"
+            assert value == defaults[name], (
+                f"README gives {name} the default {value}, the code {defaults[name]}"
+            )
 
 
 def test_describe_covers_every_field_with_its_variable() -> None:
