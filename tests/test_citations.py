@@ -236,3 +236,19 @@ def test_stream_holds_back_an_open_marker_only() -> None:
     stream = MarkerStream(3)
     assert stream.feed("Barkhane ended [2") == "Barkhane ended"
     assert stream.feed("] in 2022") == " [1] in 2022"
+
+
+def test_a_claim_that_negates_its_passage_is_unsupported() -> None:
+    """Issue 27, finding 5(a): "France never announced any withdrawal" shares every content word with the
+    passage that says France announced it, and must not be marked supported."""
+    announced = passage(5, "France announced its withdrawal from Mali in February.")
+    assert support("France announced its withdrawal from Mali.", announced).supported
+    assert not support("France never announced any withdrawal from Mali.", announced).supported
+    assert not support("France did not announce its withdrawal from Mali.", announced).supported
+
+
+def test_a_negation_the_passage_shares_is_supported() -> None:
+    denied = passage(6, "Moscow has not sent soldiers to Mali, the minister said.")
+    assert support("Moscow has not sent soldiers to Mali.", denied).supported
+    assert support("Moscow hasn’t sent soldiers to Mali.", denied).supported
+    assert not support("Moscow has sent soldiers to Mali.", denied).supported

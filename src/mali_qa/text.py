@@ -161,21 +161,6 @@ def stems_match(a: str, b: str) -> bool:
     return len(short) >= 4 and long_.startswith(short)
 
 
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier)\s+instructions?\b"
-    r"|(?:^|[.!?]\s+)(?:system|assistant|user|developer)\s*:"
-    r"|\b(?:assistant|ai|chatbot|model)\s*,\s*(?:from now on|you must|you should)\b"
-    r"|\byou must (?:say|answer|reply|respond|tell)\b"
-    r"|\breveal\s+(?:the|your)\s+(?:api key|system prompt|instructions|password)",
-    re.I,
-)
-
-
-def looks_like_instruction(sentence: str) -> bool:
-    """Whether a sentence addresses an AI system instead of reporting news ("Ignore previous instructions")."""
-    return bool(_INSTRUCTION.search(sentence))
-
-
 def specific_tokens(text: str) -> list[str]:
     """The tokens a claim cannot make up: numbers, codes with digits, and names (capitalized, not first)."""
     tokens = re.findall(r"[A-Za-z0-9][\w’'\-]*", text)

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mali_qa.text import looks_like_instruction, split_sentences, stems
+from mali_qa.planted import looks_like_instruction
+from mali_qa.text import split_sentences, stems
 from mali_qa.types import Passage
 
 #: A sentence opening on a pronoun continues the sentence before it ("He said ...").

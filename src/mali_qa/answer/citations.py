@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from mali_qa import lexicon
+from mali_qa.planted import looks_like_instruction
 from mali_qa.text import (
     content_stems,
-    looks_like_instruction,
     specific_tokens,
     split_sentences,
     stem,
@@ -254,13 +255,28 @@ def support(
     ok = lexical >= LEXICAL_SUPPORT or (
         cosine is not None and cosine >= COSINE_SUPPORT and lexical >= LEXICAL_FLOOR
     )
-    # Numbers, codes and names must be in the passage itself; and a sentence that gives orders to an AI
-    # (planted in an article) supports nothing, even when the claim copies it.
-    if any(not _has(stem(t), bag) for t in specific_tokens(claim)) or looks_like_instruction(sentences[best]):
+    # Numbers, codes and names must be in the passage itself; a claim that negates its sentence ("France
+    # never announced ...") is not backed by it; and a sentence that gives orders to an AI (planted in an
+    # article) supports nothing, even when the claim copies it.
+    if (
+        any(not _has(stem(t), bag) for t in specific_tokens(claim))
+        or negated(claim) != negated(sentences[best])
+        or looks_like_instruction(sentences[best])
+    ):
         ok = False
     score = max(lexical, cosine or 0.0)
     start, end = spans[best]
     return Support(ok, score, lexical, cosine, sentences[best], start, end)
+
+
+_NEGATION = re.compile(
+    r"n't\b|\b(?:" + "|".join(re.escape(w) for w in lexicon.word_list("negations")) + r")\b", re.I
+)
+
+
+def negated(text: str) -> bool:
+    """Whether a statement is negated: an odd number of negations ("not", "never", "no", "n't" ...)."""
+    return len(_NEGATION.findall(text.replace("’", "'"))) % 2 == 1
 
 
 def _has(term: str, bag: frozenset[str]) -> bool:
