@@ -22,7 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 #: Frames (file path fragments, function name) that name a component; the first match from the leaf wins.
 COMPONENTS: list[tuple[str, str, str]] = [
-    ("embedding (onnxruntime + tokenizer)", "mali_qa/ingest/embed.py", "embed"),
+    ("embedding (onnxruntime + tokenizer)", "mali_qa/store/", "embed"),
     ("chroma query", "chromadb/", ""),
     ("bm25", "bm25s/", ""),
     ("bm25", "retrievers/bm25", ""),

@@ -216,8 +216,9 @@ def test_changed_embedding_model_is_reported_not_rebuilt_by_ask(built: Settings)
 # -- finding 11: damaged BM25 files ------------------------------------------------------------------------
 
 BM25_DAMAGE = {
-    "corpus.jsonl deleted": lambda bm25: (bm25 / "corpus.jsonl").unlink(),
-    "corpus.jsonl emptied": lambda bm25: (bm25 / "corpus.jsonl").write_text(""),
+    "ids.json deleted": lambda bm25: (bm25 / "ids.json").unlink(),
+    "ids.json emptied": lambda bm25: (bm25 / "ids.json").write_text(""),
+    "scores deleted": lambda bm25: (bm25 / "data.csc.index.npy").unlink(),
     "bm25 folder deleted": lambda bm25: shutil.rmtree(bm25),
     "params deleted": lambda bm25: (bm25 / "params.index.json").unlink(),
 }
