@@ -20,17 +20,10 @@ from mali_qa.errors import ConfigError, IngestLockedError, InvalidQuestionError
 from mali_qa.sanitize import clean_input
 from mali_qa.search.index import IndexState, load_index, loaded_index
 from mali_qa.search.retrieve import HybridRetriever
-from mali_qa.store.folder import (
-    check_store_folder,
-    ingest_running,
-    paths_for,
-    read_manifest,
-    running_message,
-    vocabulary_version,
-)
-from mali_qa.store.formats import store_outdated
+from mali_qa.store.folder import check_store_folder, ingest_running, paths_for, read_manifest, running_message
+from mali_qa.store.formats import lexical_outdated
 from mali_qa.store.minilm import english_words
-from mali_qa.text import STEM_VERSION, text_pieces
+from mali_qa.text import text_pieces
 from mali_qa.types import Answer, Passage, Turn
 
 log = logging.getLogger(__name__)
@@ -133,7 +126,7 @@ def open_index(settings: Settings) -> IndexState:
                 if not index_started(paths):
                     log.info("building the index from %s (first use)", settings.seeds_dir)
                     ingest(settings, lock_wait=0)
-        elif vocabulary_version(paths) not in (None, STEM_VERSION) or store_outdated(paths):
+        elif lexical_outdated(paths):
             from mali_qa.ingest.write import refresh_lexical
 
             refresh_lexical(settings)

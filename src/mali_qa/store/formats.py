@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from mali_qa.errors import IndexUnavailableError
-from mali_qa.store.folder import REBUILD_HINT, IndexPaths, read_manifest, write_json_atomic
+from mali_qa.store.folder import (
+    REBUILD_HINT,
+    IndexPaths,
+    read_manifest,
+    vocabulary_version,
+    write_json_atomic,
+)
+from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
 
 #: The format of the files below; written into each of them and into the manifest. Raise it when a field
@@ -43,6 +50,12 @@ def store_outdated(paths: IndexPaths) -> bool:
     """Whether a finished index was written in another format than this version reads (its manifest says)."""
     manifest = read_manifest(paths)
     return manifest is not None and manifest.get("store_format") != STORE_FORMAT
+
+
+def lexical_outdated(paths: IndexPaths) -> bool:
+    """Whether a finished index needs its term counts, BM25 and articles written again by this version: an
+    upgrade changed the stemmer or the store's format (a missing or damaged file is an error instead)."""
+    return vocabulary_version(paths) not in (None, STEM_VERSION) or store_outdated(paths)
 
 
 def write_articles(path: Path, articles: Iterable[Article]) -> None:
