@@ -6,6 +6,7 @@ nor its node types: a new process loads only what the first answer needs."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,8 @@ from mali_qa.store.formats import STORE_FORMAT, read_articles
 from mali_qa.store.minilm import embed_model_name, shared_minilm
 from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
+
+log = logging.getLogger(__name__)
 
 
 class IndexState:
@@ -196,6 +199,7 @@ def load_index(settings: Settings) -> IndexState:
             if state is not None:
                 return state  # the ingest rewrites the index: answer from the loaded one until it ends
             raise IngestLockedError(running_message(paths))
+        log.debug("loading the index in %s (collection %s)", paths.root, settings.collection)
         state = IndexState(settings)
         _states[key] = state
         return state
