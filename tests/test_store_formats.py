@@ -126,3 +126,19 @@ def test_an_index_of_an_older_format_is_refused_by_the_loader_and_refreshed_by_t
     assert state.bm25.search("when did France leave Mali", 8) == before
     assert not ingest(settings).changed
     service.reset()
+
+
+def test_a_store_that_cannot_be_refreshed_names_the_rebuild(tmp_path: Path, seeds_dir: Path) -> None:
+    """An older manifest over a store that lost its collections: the refresh fails, and says to rebuild."""
+    from mali_qa import service
+    from mali_qa.config import Settings
+
+    store = tmp_path / "store"
+    store.mkdir()
+    manifest = {"embed_model": "local:all-MiniLM-L6-v2", "collection": "mali_qa", "articles": 1}
+    (store / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=store)
+    service.reset()
+    with pytest.raises(IndexUnavailableError, match="damaged .*mali-qa ingest --rebuild"):
+        service.open_index(settings)
+    assert json.loads((store / "manifest.json").read_text(encoding="utf-8")) == manifest

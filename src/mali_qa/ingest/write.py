@@ -23,7 +23,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from mali_qa import cache
 from mali_qa.config import Settings
-from mali_qa.errors import IngestError, MaliQAError
+from mali_qa.errors import IndexUnavailableError, IngestError, MaliQAError
 from mali_qa.ingest.chunk import PassageParser
 from mali_qa.ingest.corpus import read_folder
 from mali_qa.ingest.docstore import articles_of, docstore_path, load_docstore
@@ -397,8 +397,15 @@ def refresh_lexical(settings: Settings) -> None:
         if manifest is None or not (vocabulary_outdated(paths) or store_outdated(paths)):
             return
         log.info("writing the term counts, BM25 and articles of %s again (a new version)", paths.root)
-        _build_lexical(chroma_client(settings).get_collection(settings.collection), paths)
-        write_articles(paths.articles, articles_of(load_docstore(paths)))
+        try:
+            _build_lexical(chroma_client(settings).get_collection(settings.collection), paths)
+            write_articles(paths.articles, articles_of(load_docstore(paths)))
+        except MaliQAError:
+            raise
+        except Exception as exc:  # a damaged store: only a rebuild mends it
+            raise IndexUnavailableError(
+                f"the index in {paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
+            ) from exc
         write_json_atomic(paths.manifest, {**manifest, "store_format": STORE_FORMAT})
 
 
