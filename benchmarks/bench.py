@@ -97,7 +97,7 @@ class PlainPipeline:
         from llama_index.core import Settings as LISettings
 
         from mali_qa.ingest.corpus import read_folder
-        from mali_qa.ingest.embed import LocalMiniLMEmbedding
+        from mali_qa.store.embed import LocalMiniLMEmbedding
 
         LISettings.llm = None  # llama-index turns None into a MockLLM, never OpenAI
         self.embed_model = LocalMiniLMEmbedding()
@@ -214,8 +214,8 @@ def peak_memory_mb(seeds: Path, gold: Path, which: str) -> float:
 
 def ingest_throughput(seeds: Path, runs: int = 2) -> dict[str, Any]:
     """Ingest the seeds into fresh temp indexes in this process (model already loaded after the first run)."""
-    from mali_qa.ingest.embed import get_embed_model
     from mali_qa.ingest.write import ingest
+    from mali_qa.store.embed import get_embed_model
 
     out = []
     for _ in range(runs):
@@ -240,7 +240,7 @@ def embed_throughput(seeds: Path, n: int = 256) -> dict[str, Any]:
     """Raw embedding speed of our MiniLM on passage-sized texts, batches of 32 (the ingest bottleneck)."""
     from mali_qa.ingest.chunk import pack_sentences
     from mali_qa.ingest.corpus import read_folder
-    from mali_qa.ingest.embed import LocalMiniLMEmbedding
+    from mali_qa.store.embed import LocalMiniLMEmbedding
 
     texts = [a.text[s:e] for a in read_folder(seeds).articles for s, e in pack_sentences(a.text)]
     texts = (texts * (n // max(len(texts), 1) + 1))[:n]

@@ -74,10 +74,11 @@ _LOAD_CHILD = (
 def cold_load(store: str, t0: float) -> dict[str, Any]:
     """In a fresh process: how long each part of a built index takes to open (reading imports no
     llama-index), and whether the load rewrote BM25."""
-    from mali_qa.ingest.store import IndexPaths, chroma_client
     from mali_qa.search.index import load_index
     from mali_qa.search.lexical import Bm25Index
     from mali_qa.service import ask
+    from mali_qa.store.chroma import chroma_client
+    from mali_qa.store.folder import IndexPaths
 
     t_import = time.perf_counter() - t0
     settings = settings_for(Path(store), project_root() / "seeds")
@@ -94,7 +95,7 @@ def cold_load(store: str, t0: float) -> dict[str, Any]:
     json.loads(paths.vocab.read_text(encoding="utf-8"))
     times["vocab_load_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    load_index(settings, auto_build=False)
+    load_index(settings)
     times["load_index_s"] = time.perf_counter() - t
     t = time.perf_counter()
     ask(FIRST_QUESTION, settings=settings)
@@ -145,9 +146,10 @@ def scale_one(
     `batch_articles` > 0 overrides mali_qa.ingest.write.BATCH_ARTICLES (articles per pipeline run and
     docstore write)."""
     from mali_qa.ingest import write
-    from mali_qa.ingest.embed import LocalMiniLMEmbedding
-    from mali_qa.ingest.store import IndexPaths
+    from mali_qa.ingest.docstore import docstore_path
     from mali_qa.service import ask, reset
+    from mali_qa.store.embed import LocalMiniLMEmbedding
+    from mali_qa.store.folder import IndexPaths
 
     if batch_articles > 0:
         write.BATCH_ARTICLES = batch_articles
@@ -168,7 +170,10 @@ def scale_one(
         LocalMiniLMEmbedding.embed = real_embed
     ingest_cpu = time.process_time() - cpu0
     paths = IndexPaths(store)
-    disk = {p.name: _size_mb(p) for p in (paths.chroma, paths.bm25, paths.docstore, paths.vocab)}
+    disk = {
+        p.name: _size_mb(p)
+        for p in (paths.chroma, paths.bm25, docstore_path(paths), paths.articles, paths.vocab)
+    }
     questions = [it.question for it in gold_items(gold) if not it.history][:n_questions]
     reset()
     t = time.perf_counter()

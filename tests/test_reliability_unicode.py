@@ -14,7 +14,7 @@ import pytest
 
 from mali_qa.config import Settings
 from mali_qa.errors import ConfigError, InvalidQuestionError, MaliQAError
-from mali_qa.ingest.sanitize import clean_input
+from mali_qa.sanitize import clean_input
 from mali_qa.service import ask, validate_history, validate_question
 
 QUESTION = "When did France leave Mali?"

@@ -52,7 +52,7 @@ def test_distance_is_optimal_string_alignment_and_stops_past_its_limit() -> None
 
 
 def test_a_word_of_english_the_articles_lack_is_no_typo() -> None:
-    from mali_qa.ingest.minilm import english_words
+    from mali_qa.store.minilm import english_words
 
     articles = ["Analysts were saying the current mission was sought by the army."]
     # without a dictionary, real words one or two edits from an article word are "repaired"

@@ -11,9 +11,9 @@ from pathlib import Path
 from mali_qa.config import Settings
 from mali_qa.errors import IngestError
 from mali_qa.ingest.corpus import ARTICLE_SUFFIXES, MAX_ARTICLE_BYTES, read_folder
-from mali_qa.ingest.store import read_manifest
 from mali_qa.ingest.write import IngestReport, ingest
-from mali_qa.search.index import load_index
+from mali_qa.service import open_index
+from mali_qa.store.folder import read_manifest
 from mali_qa.types import Article
 
 #: Largest upload accepted by `add_article`, in bytes.
@@ -31,7 +31,7 @@ class IndexInfo:
 
 def index_info(settings: Settings) -> IndexInfo:
     """What the index holds; builds it first when missing."""
-    state = load_index(settings)
+    state = open_index(settings)
     manifest = read_manifest(state.paths) or state.manifest
     location = (
         f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
@@ -49,12 +49,12 @@ def index_info(settings: Settings) -> IndexInfo:
 
 def list_articles(settings: Settings) -> list[Article]:
     """Every indexed article (id, headline, date, outlet and text), sorted by id."""
-    state = load_index(settings)
+    state = open_index(settings)
     return [state.article(article_id) for article_id in state.article_ids()]
 
 
 def get_article(article_id: str, settings: Settings) -> Article:
-    return load_index(settings).article(article_id)
+    return open_index(settings).article(article_id)
 
 
 def reingest(settings: Settings, *, rebuild: bool = False, progress: bool = False) -> IngestReport:

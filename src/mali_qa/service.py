@@ -4,6 +4,7 @@ answer; the one offline fallback when a model fails, and the one `reset` of ever
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -15,14 +16,17 @@ from mali_qa.answer.learned import LearnedEngine
 from mali_qa.answer.spelling import Speller
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.config import Settings
-from mali_qa.errors import ConfigError, InvalidQuestionError
-from mali_qa.ingest.minilm import english_words
-from mali_qa.ingest.sanitize import clean_input
-from mali_qa.search.index import IndexState, load_index
+from mali_qa.errors import ConfigError, IngestLockedError, InvalidQuestionError
+from mali_qa.sanitize import clean_input
+from mali_qa.search.index import IndexState, load_index, loaded_index
 from mali_qa.search.retrieve import HybridRetriever
+from mali_qa.store.folder import check_store_folder, ingest_running, paths_for, read_manifest, running_message
+from mali_qa.store.formats import lexical_outdated
+from mali_qa.store.minilm import english_words
 from mali_qa.text import text_pieces
 from mali_qa.types import Answer, Passage, Turn
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _settings: dict[str, Settings] = cache.register("settings of the environment")
 _pipelines: dict[Settings, Pipeline] = cache.register("pipelines")
@@ -104,13 +108,40 @@ def validate_top_k(top_k: Any, settings: Settings) -> int:
     return top_k
 
 
+def open_index(settings: Settings) -> IndexState:
+    """The loaded index; built from the seeds first when the folder holds no index at all (first use), its
+    term counts, BM25 and articles written again when an upgrade changed the stemmer or the store's format.
+    Never while an ingest runs, and never over an unfinished store (the loader's error names the fix)."""
+    state = loaded_index(settings)
+    if state is not None:
+        return state
+    paths = paths_for(settings)
+    check_store_folder(paths)
+    try:
+        if read_manifest(paths) is None:
+            if not ingest_running(paths):
+                from mali_qa.ingest.docstore import index_started  # the writer imports llama-index
+                from mali_qa.ingest.write import ingest
+
+                if not index_started(paths):
+                    log.info("building the index from %s (first use)", settings.seeds_dir)
+                    ingest(settings, lock_wait=0)
+        elif lexical_outdated(paths):
+            from mali_qa.ingest.write import refresh_lexical
+
+            refresh_lexical(settings)
+    except IngestLockedError:
+        raise IngestLockedError(running_message(paths)) from None
+    return load_index(settings)
+
+
 class Pipeline:
     """Retrieval and the offline engine over one loaded index, shared by every question of the process;
     `top_k` is chosen per question, so a new value builds only a retriever, never a new pipeline."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.state: IndexState = load_index(settings)
+        self.state: IndexState = open_index(settings)
         vocabulary = Vocabulary(self.state.df, self.state.n_passages)
         self.offline = (
             LearnedEngine(vocabulary)

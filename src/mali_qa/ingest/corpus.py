@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mali_qa.errors import IngestError
 from mali_qa.ingest.clean import clean_text, markdown_to_text
-from mali_qa.ingest.sanitize import clean_article, invalid_unicode
+from mali_qa.sanitize import clean_article, invalid_unicode
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,12 @@
-"""Writing the index: bring Chroma (passage and sentence vectors), the docstore, BM25 and the term counts in
-line with a folder of articles; incremental, locked, and never mixing embedding models."""
+"""Writing the index: bring Chroma (passage and sentence vectors), the docstore, the articles, BM25 and the
+term counts in line with a folder of articles; incremental, locked, and never mixing embedding models. The
+docstore is llama-index's, persisted and read through its own API by this module alone; the read path reads
+the files of ours this module writes (`store.formats`)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import time
 from collections import Counter
@@ -16,33 +17,32 @@ from pathlib import Path
 from typing import Any
 
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-from llama_index.core.schema import BaseNode, Document, TextNode
-from llama_index.core.storage.docstore import SimpleDocumentStore
+from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from mali_qa import cache
 from mali_qa.config import Settings
-from mali_qa.errors import IngestError, MaliQAError
+from mali_qa.errors import IndexUnavailableError, IngestError, MaliQAError
 from mali_qa.ingest.chunk import PassageParser
 from mali_qa.ingest.corpus import read_folder
-from mali_qa.ingest.embed import embed_model_name, get_embed_model
-from mali_qa.ingest.store import (
+from mali_qa.ingest.docstore import articles_of, docstore_path, load_docstore
+from mali_qa.store.chroma import chroma_client, drop_chroma_clients, sentence_collection_name, sentence_ids
+from mali_qa.store.embed import get_embed_model
+from mali_qa.store.folder import (
     MANIFEST_FORMAT,
     REBUILD_HINT,
     IndexPaths,
-    chroma_client,
-    drop_chroma_clients,
     ingest_lock,
     not_writable,
     paths_for,
     read_manifest,
     read_only_message,
-    sentence_collection_name,
-    sentence_ids,
     vocabulary_outdated,
     write_json_atomic,
 )
+from mali_qa.store.formats import STORE_FORMAT, store_outdated, write_articles, write_bm25
+from mali_qa.store.minilm import embed_model_name
 from mali_qa.text import STEM_VERSION, content_stems, letter_words, split_sentences
 from mali_qa.types import Article
 
@@ -86,7 +86,7 @@ def _wipe(client: Any, settings: Settings, paths: IndexPaths) -> None:
     for name in (settings.collection, sentence_collection_name(settings)):
         with contextlib.suppress(Exception):
             client.delete_collection(name)
-    for path in (paths.docstore, paths.vocab, paths.manifest):
+    for path in (docstore_path(paths), paths.articles, paths.vocab, paths.manifest):
         path.unlink(missing_ok=True)
     shutil.rmtree(paths.bm25, ignore_errors=True)
 
@@ -166,7 +166,8 @@ def _write(
     except Exception:
         existing, recorded = None, None
     other_collection = (manifest or {}).get("collection", settings.collection) != settings.collection or (
-        existing is None and paths.docstore.exists()  # the docstore belongs to a collection that is gone
+        existing is None
+        and docstore_path(paths).exists()  # the docstore belongs to a collection that is gone
     )
     if (
         rebuild
@@ -180,6 +181,7 @@ def _write(
         report.rebuilt = True
     # A store not left by a finished ingest of this version is checked in full against its docstore.
     check = report.rebuilt or manifest is None or manifest.get("format") != MANIFEST_FORMAT
+    outdated = manifest is not None and manifest.get("store_format") != STORE_FORMAT
     paths.manifest.unlink(missing_ok=True)  # the index is "being written" until a new manifest lands
     _sync(
         settings,
@@ -189,6 +191,7 @@ def _write(
         report,
         progress,
         check=check or _count_differs(client, settings, manifest),
+        outdated=outdated,
     )
 
 
@@ -208,7 +211,9 @@ def _sync(
     progress: bool,
     *,
     check: bool = True,
+    outdated: bool = False,
 ) -> None:
+    """`outdated`: the files the read path reads are of another format, and are written again."""
     model_name = embed_model_name(settings)
     collection = client.get_or_create_collection(
         settings.collection, metadata={"embed_model": model_name, "hnsw:space": "cosine"}
@@ -216,11 +221,7 @@ def _sync(
     sentences = client.get_or_create_collection(
         sentence_collection_name(settings), metadata={"embed_model": model_name, "hnsw:space": "cosine"}
     )
-    docstore = (
-        SimpleDocumentStore.from_persist_path(str(paths.docstore))
-        if paths.docstore.exists()
-        else SimpleDocumentStore()
-    )
+    docstore = load_docstore(paths)
     vector_store = ChromaVectorStore(chroma_collection=collection)
     embed_model = get_embed_model(settings)
     known = {doc_id: h for h, doc_id in docstore.get_all_document_hashes().items()}
@@ -264,14 +265,16 @@ def _sync(
         report.new_passages += len(nodes)
         bar.update(len(batch))
         if time.monotonic() - saved > DOCSTORE_SAVE_SECONDS:  # a killed ingest then redoes little
-            docstore.persist(str(paths.docstore))
+            docstore.persist(str(docstore_path(paths)))
             saved = time.monotonic()
     bar.close()
     if to_run or report.removed:
-        docstore.persist(str(paths.docstore))
+        docstore.persist(str(docstore_path(paths)))
     report.passages = collection.count()
-    if report.changed or not paths.bm25.exists() or vocabulary_outdated(paths):
+    if report.changed or outdated or not paths.bm25.exists() or vocabulary_outdated(paths):
         _build_lexical(collection, paths)
+    if report.changed or outdated or not paths.articles.exists():
+        write_articles(paths.articles, articles_of(docstore))
     write_json_atomic(
         paths.manifest,
         {
@@ -280,6 +283,7 @@ def _sync(
             "articles": len(articles),
             "passages": report.passages,
             "format": MANIFEST_FORMAT,
+            "store_format": STORE_FORMAT,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
@@ -372,30 +376,37 @@ def all_nodes(collection: Any, batch: int = 5000) -> Iterator[TextNode]:
 
 
 def _build_lexical(collection: Any, paths: IndexPaths) -> None:
-    """BM25 over every passage, and the document frequency of every stem, both persisted."""
-    from llama_index.retrievers.bm25 import BM25Retriever
-
+    """BM25 over every passage (the text llama-index embeds, as its BM25Retriever indexed it), and the
+    document frequency of every stem, both persisted."""
     nodes: list[BaseNode] = list(all_nodes(collection))
-    tmp = paths.bm25.with_name("bm25.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    if nodes:
-        bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10, language="en")
-        bm25.persist(str(tmp), show_progress=False)
-        shutil.rmtree(paths.bm25, ignore_errors=True)
-        os.replace(tmp, paths.bm25)
-    else:
-        shutil.rmtree(paths.bm25, ignore_errors=True)
+    write_bm25(
+        paths.bm25,
+        [node.node_id for node in nodes],
+        [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes],
+    )
     _write_vocabulary(nodes, paths)
 
 
 def refresh_lexical(settings: Settings) -> None:
-    """Count the terms and build BM25 again from the stored passages, under the ingest lock: after an
-    upgrade changed the stemmer. The articles and their vectors are left as they are."""
+    """Count the terms, build BM25 and write the articles again from the stored passages and docstore, under
+    the ingest lock: after an upgrade changed the stemmer or the store's format. The vectors are left as
+    they are."""
     paths = paths_for(settings)
     with ingest_lock(paths, wait=LOCK_WAIT):
-        if vocabulary_outdated(paths):
-            log.info("counting the terms of %s again (the stemmer changed)", paths.root)
+        manifest = read_manifest(paths)
+        if manifest is None or not (vocabulary_outdated(paths) or store_outdated(paths)):
+            return
+        log.info("writing the term counts, BM25 and articles of %s again (a new version)", paths.root)
+        try:
             _build_lexical(chroma_client(settings).get_collection(settings.collection), paths)
+            write_articles(paths.articles, articles_of(load_docstore(paths)))
+        except MaliQAError:
+            raise
+        except Exception as exc:  # a damaged store: only a rebuild mends it
+            raise IndexUnavailableError(
+                f"the index in {paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
+            ) from exc
+        write_json_atomic(paths.manifest, {**manifest, "store_format": STORE_FORMAT})
 
 
 def _write_vocabulary(nodes: Sequence[BaseNode], paths: IndexPaths) -> dict[str, Any]:

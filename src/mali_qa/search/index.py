@@ -1,7 +1,7 @@
 """Reading the index: the loaded Chroma collections, BM25, term counts and (when a page asks for an article)
-the docstore of one index, shared by every question of the process; built from the seeds on first use only
-when the folder holds no index. Answering imports neither llama-index nor its node types: a new process
-loads only what the first answer needs."""
+the articles of one index, shared by every question of the process. It never writes: a missing or outdated
+index is an error naming the fix (the service decides to build one). Answering imports neither llama-index
+nor its node types: a new process loads only what the first answer needs."""
 
 from __future__ import annotations
 
@@ -16,21 +16,19 @@ import numpy as np
 from mali_qa import cache
 from mali_qa.config import Settings
 from mali_qa.errors import IndexUnavailableError, IngestLockedError, MaliQAError
-from mali_qa.ingest.minilm import embed_model_name, shared_minilm
-from mali_qa.ingest.store import (
+from mali_qa.search.lexical import Bm25Index
+from mali_qa.search.vectors import ChromaSearch, MemorySearch, StoredPassage, VectorSearch
+from mali_qa.store.chroma import chroma_client, sentence_collection_name
+from mali_qa.store.folder import (
     REBUILD_HINT,
-    IndexPaths,
     check_store_folder,
-    chroma_client,
     ingest_running,
     paths_for,
     read_manifest,
-    sentence_collection_name,
-    store_exists,
-    vocabulary_version,
+    running_message,
 )
-from mali_qa.search.lexical import Bm25Index
-from mali_qa.search.vectors import ChromaSearch, MemorySearch, StoredPassage, VectorSearch
+from mali_qa.store.formats import STORE_FORMAT, read_articles
+from mali_qa.store.minilm import embed_model_name, shared_minilm
 from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
 
@@ -38,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 class IndexState:
-    """A loaded index, shared by every question of the process: Chroma, BM25, docstore and vocabulary."""
+    """A loaded index, shared by every question of the process: Chroma, BM25, articles and vocabulary."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -55,6 +53,11 @@ class IndexState:
             raise IndexUnavailableError(
                 f"the index in {self.paths.root} holds the collection {manifest.get('collection')!r}, not "
                 f"{settings.collection!r} (MALI_QA_COLLECTION): run `mali-qa ingest`"
+            )
+        if manifest.get("store_format") != STORE_FORMAT:
+            raise IndexUnavailableError(
+                f"the index in {self.paths.root} is in format {manifest.get('store_format')} of the store, and "
+                f"this version of mali-qa reads format {STORE_FORMAT}: {REBUILD_HINT}"
             )
         if manifest.get("articles", 1) == 0:
             raise IndexUnavailableError(
@@ -86,14 +89,13 @@ class IndexState:
                 f"the index in {self.paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
             ) from exc
         self.embed_query = query_embedder(settings)
-        self._documents: dict[str, Any] | None = None
-        self._articles: dict[str, Article] = {}
+        self._articles: dict[str, Article] | None = None
         self._lock = threading.Lock()
 
     @property
     def embed_model(self) -> Any:
         """The llama-index embedding model of this index (for texts other than questions; imports llama-index)."""
-        from mali_qa.ingest.embed import get_embed_model
+        from mali_qa.store.embed import get_embed_model
 
         return get_embed_model(self.settings)
 
@@ -129,44 +131,22 @@ class IndexState:
         except OSError:
             return True
 
-    def _docstore(self) -> dict[str, Any]:
-        """The articles llama-index's docstore persisted (its JSON, read once, when first asked for)."""
-        if self._documents is None:
-            try:
-                data = json.loads(self.paths.docstore.read_text(encoding="utf-8"))
-                self._documents = {
-                    doc_id: entry.get("__data__", {}) for doc_id, entry in data["docstore/data"].items()
-                }
-            except (OSError, ValueError, KeyError, AttributeError) as exc:
-                raise IndexUnavailableError(
-                    f"the article store {self.paths.docstore} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
-                ) from exc
-        return self._documents
+    def _all_articles(self) -> dict[str, Article]:
+        """The indexed articles (their file, read once, when first asked for; the lock held)."""
+        if self._articles is None:
+            self._articles = read_articles(self.paths.articles)
+        return self._articles
 
     def article(self, article_id: str) -> Article:
         with self._lock:
-            if article_id not in self._articles:
-                doc = self._docstore().get(article_id)
-                if doc is None:
-                    raise IndexUnavailableError(
-                        f"article {article_id!r} is not in the index: run `mali-qa ingest`"
-                    )
-                meta = doc.get("metadata") or {}
-                text = doc.get("text")
-                if text is None:  # newer llama-index versions keep the text in a resource
-                    text = (doc.get("text_resource") or {}).get("text") or ""
-                self._articles[article_id] = Article(
-                    id=article_id,
-                    title=meta.get("title", article_id),
-                    text=text,
-                    date=meta.get("date", ""),
-                    outlet=meta.get("outlet", ""),
-                )
-            return self._articles[article_id]
+            article = self._all_articles().get(article_id)
+        if article is None:
+            raise IndexUnavailableError(f"article {article_id!r} is not in the index: run `mali-qa ingest`")
+        return article
 
     def article_ids(self) -> list[str]:
         with self._lock:
-            return sorted(self._docstore())
+            return sorted(self._all_articles())
 
 
 _states: dict[tuple[Any, ...], IndexState] = cache.register("loaded indexes")
@@ -190,17 +170,24 @@ def query_embedder(settings: Settings) -> Callable[[str], np.ndarray]:
         return lambda text: model.embed([text])[0].astype(np.float32)
 
     def openai_vector(text: str) -> np.ndarray:
-        from mali_qa.ingest.embed import get_embed_model
+        from mali_qa.store.embed import get_embed_model
 
         return np.asarray(get_embed_model(settings).get_query_embedding(text), dtype=np.float32)
 
     return openai_vector
 
 
-def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
-    """The process's loaded index. Built from the seeds first only when the folder holds no index at all
-    (and `auto_build`); never while an ingest runs (the index already loaded, if any, goes on answering)
-    and never over an unfinished or incompatible store (the error names the fix)."""
+def loaded_index(settings: Settings) -> IndexState | None:
+    """The process's loaded index when it is still current (nothing is read but the manifest's date)."""
+    with _states_lock:
+        state = _states.get(_key(settings))
+        return state if state is not None and not state.is_stale() else None
+
+
+def load_index(settings: Settings) -> IndexState:
+    """The process's loaded index, loaded again after a re-ingest. While an ingest runs, the index already
+    loaded (if any) goes on answering; an unfinished, missing or incompatible index is an error naming the
+    fix (building one is the service's decision: `service.open_index`)."""
     key = _key(settings)
     paths = paths_for(settings)
     with _states_lock:
@@ -208,30 +195,11 @@ def load_index(settings: Settings, *, auto_build: bool = True) -> IndexState:
         if state is not None and not state.is_stale():
             return state
         check_store_folder(paths)
-        if read_manifest(paths) is None:
-            if ingest_running(paths):
-                if state is not None:
-                    return state  # the ingest rewrites the index: answer from the loaded one until it ends
-                raise IngestLockedError(_running(paths))
-            if auto_build and not store_exists(paths):
-                from mali_qa.ingest.write import ingest  # writing imports llama-index; reading does not
-
-                log.info("building the index from %s (first use)", settings.seeds_dir)
-                try:
-                    ingest(settings, lock_wait=0)
-                except IngestLockedError:
-                    raise IngestLockedError(_running(paths)) from None
-        elif auto_build and vocabulary_version(paths) not in (None, STEM_VERSION):
-            from mali_qa.ingest.write import refresh_lexical
-
-            try:  # an upgrade changed the stemmer; a damaged file is an error instead
-                refresh_lexical(settings)
-            except IngestLockedError:
-                raise IngestLockedError(_running(paths)) from None
+        if read_manifest(paths) is None and ingest_running(paths):
+            if state is not None:
+                return state  # the ingest rewrites the index: answer from the loaded one until it ends
+            raise IngestLockedError(running_message(paths))
+        log.debug("loading the index in %s (collection %s)", paths.root, settings.collection)
         state = IndexState(settings)
         _states[key] = state
         return state
-
-
-def _running(paths: IndexPaths) -> str:
-    return f"an ingest is running on {paths.root}: ask again when it has finished"

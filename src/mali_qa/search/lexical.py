@@ -1,15 +1,11 @@
-"""BM25 over every passage, read straight from the files llama-index's BM25Retriever persisted at ingest (the
-bm25s arrays and its corpus, memory-mapped): the same tokens and scores, without llama-index's node
-objects, so that a question neither imports the framework nor holds every passage as a Python object."""
+"""BM25 over every passage, read from the files ingest wrote (`store.formats`: bm25s's arrays, memory-mapped,
+and our passage ids): the question's tokens scored without any framework object per passage."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-#: llama-index's BM25Retriever defaults, which the ingest used (retriever.json records any other choice).
-TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+from mali_qa.store.formats import read_bm25
 
 
 class Bm25Index:
@@ -19,11 +15,12 @@ class Bm25Index:
         import bm25s
         import Stemmer
 
-        options = json.loads((folder / "retriever.json").read_text(encoding="utf-8"))
-        self._pattern = str(options.get("token_pattern") or TOKEN_PATTERN)
-        self._stemmer = None if options.get("skip_stemming") else Stemmer.Stemmer("english")
-        self._bm25: Any = bm25s.BM25.load(str(folder), load_corpus=True, mmap=True, show_progress=False)
-        self.size = int(self._bm25.scores.get("num_docs") or 0)
+        stored = read_bm25(folder)
+        self._bm25 = stored.model
+        self._ids = stored.ids
+        self._pattern = stored.token_pattern
+        self._stemmer = Stemmer.Stemmer(stored.stemmer) if stored.stemmer else None
+        self.size = len(stored.ids)
         self._tokenize = bm25s.tokenize
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
@@ -36,10 +33,9 @@ class Bm25Index:
         )
         if not any(tokens.ids):
             return []
-        indexes, scores = self._bm25.retrieve(tokens, k=k, show_progress=False)
-        corpus = self._bm25.corpus
+        rows, scores = self._bm25.retrieve(tokens, k=k, show_progress=False)
         return [
-            (str((hit if isinstance(hit, dict) else corpus[int(hit)])["node_id"]), float(score))
-            for hit, score in zip(indexes[0], scores[0], strict=True)  # bm25s gives the corpus rows
+            (self._ids[int(row)], float(score))
+            for row, score in zip(rows[0], scores[0], strict=True)
             if float(score) > 0.0  # no shared term: no hit
         ]

