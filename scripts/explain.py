@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from mali_qa.answer.candidates import candidates
 from mali_qa.answer.condense import condense
 from mali_qa.answer.extractive import RuleScores
 from mali_qa.answer.question import parts
+from mali_qa.answer.reading import unknown_names
 from mali_qa.service import default_settings, pipeline_for
 
 
@@ -23,9 +25,9 @@ def main() -> None:
     question = condensed.question
     passages = pipe.retrieve(condensed.search_text, settings.top_k)
     engine = pipe.offline
-    scores = RuleScores(engine, condensed.context_terms)
-    cands = engine.candidates(passages)
-    print("unknown names:", engine.unknown_names(question))
+    scores = RuleScores(engine.vocabulary, condensed.context_terms)
+    cands = candidates(passages)
+    print("unknown names:", unknown_names(question, engine.vocabulary))
     for part in parts(question):
         print("PART", part.kind, [(t, round(engine.vocabulary.weight(t), 2)) for t in part.terms])
         rows = []

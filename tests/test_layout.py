@@ -20,6 +20,7 @@ LAYERS = {
     "mali_qa.text": 0,
     "mali_qa.lexicon": 0,
     "mali_qa.cache": 0,
+    "mali_qa.names": 0,
     "mali_qa.ingest": 1,
     "mali_qa.search": 2,
     "mali_qa.answer": 3,
@@ -29,7 +30,15 @@ LAYERS = {
     "mali_qa.eval": 6,
     "mali_qa.server": 6,
 }
-LIGHT = ("mali_qa", "mali_qa.types", "mali_qa.errors", "mali_qa.config", "mali_qa.text", "mali_qa.cache")
+LIGHT = (
+    "mali_qa",
+    "mali_qa.types",
+    "mali_qa.errors",
+    "mali_qa.config",
+    "mali_qa.text",
+    "mali_qa.cache",
+    "mali_qa.names",
+)
 #: The documented extension points of the llama-index base classes we subclass.
 LLAMA_HOOKS = {
     "_parse_nodes",

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
+from mali_qa import cache, lexicon
 from mali_qa.answer.candidates import Candidate
-from mali_qa.answer.question import (
-    DATE_FULL,
-    DATE_MONTH,
-    DATE_TIME,
-    DATE_YEAR,
-    NAME,
-    NUMBER,
-    PROPER,
-    STRICT_KINDS,
-    QuestionPart,
-    new_names_near,
-    new_person_name,
-    part_kind_score,
-)
+from mali_qa.answer.kinds import STRICT_KINDS, kind_of, part_kind_score
+from mali_qa.answer.question import QuestionPart
 from mali_qa.answer.vocabulary import Vocabulary
-from mali_qa.lexicon import word_map
-from mali_qa.text import stem, stems
-from mali_qa.types import Passage
+from mali_qa.names import new_names_near, new_person_name
+from mali_qa.text import split_sentences, stem, stems
+from mali_qa.types import Answer, Citation, Passage
 
 #: Weight of the noun naming the answer's class ("which *countries*"): answers name instances, not the class.
 ANSWER_CLASS_WEIGHT = 0.3
@@ -82,29 +70,18 @@ QUESTION_FEATURES = (
 )
 
 
-_ANSWER_SHAPES = {
-    "date": (DATE_FULL, DATE_TIME, DATE_MONTH, DATE_YEAR),
-    "number": (NUMBER,),
-    "duration": (NUMBER,),
-    "money": (NUMBER,),
-    "person": (NAME,),
-    "place": (PROPER,),
-    "list": (PROPER,),
-}
-
-
 def new_answer(part: QuestionPart, text: str) -> float:
     """Whether the sentence holds something of the asked kind (a date, a number, a name) that the question
     does not already hold: a sentence that only repeats the question answers nothing."""
     asked = set(part.terms)
-    for pattern in _ANSWER_SHAPES.get(part.kind, (PROPER, NUMBER)):
+    for pattern in kind_of(part).shape:
         for found in _shaped(pattern, text):
             if any(w not in asked for w in found):
                 return 1.0
     return 0.0
 
 
-@lru_cache(maxsize=20_000)
+@cache.memo(maxsize=20_000)
 def _shaped(pattern: re.Pattern[str], text: str) -> tuple[tuple[str, ...], ...]:
     """The stems of each match of a shape (a date, a number, a name) in a sentence, remembered: the same
     sentences come back question after question."""
@@ -129,20 +106,6 @@ def new_name(part: QuestionPart, text: str) -> bool:
     if part.needs_name:
         return new_person_name(text, asked)
     return bool(new_names_near(text, part.name_head, asked))
-
-
-def subject_stems(question: str) -> frozenset[str]:
-    """The stems of the peoples and places a question names ("Russian soldiers": russia), which the
-    answering sentence must share: "59 French soldiers" does not answer "how many Russian soldiers"."""
-    demonyms = word_map("demonyms")
-    found = set()
-    for i, word in enumerate(re.findall(r"[A-Za-z][\w’'\-]*", question)):
-        lower = word.lower()
-        if lower in demonyms:
-            found.add(demonyms[lower])
-        elif i > 0 and word[0].isupper():
-            found.add(stem(word))
-    return frozenset(found)
 
 
 class Term(NamedTuple):
@@ -265,10 +228,62 @@ def sentence_features(
     ]
 
 
-@lru_cache(maxsize=20_000)
+class RuleView(Protocol):
+    """The rules' scores of one question (`extractive.RuleScores`), as the features read them."""
+
+    def terms(self, part: QuestionPart) -> PartTerms: ...
+
+    def coverage(self, part: QuestionPart, cand: Candidate) -> Coverage: ...
+
+    def __call__(self, part: QuestionPart, cand: Candidate) -> tuple[float, float]: ...
+
+
+def feature_rows(
+    qparts: Sequence[QuestionPart],
+    cands: Sequence[Candidate],
+    rules: RuleView,
+    rules_answer: Answer,
+    passages: Sequence[Passage],
+) -> list[list[list[float]]]:
+    """One row of SENTENCE_FEATURES per (part, candidate): the sentence's own, then the rules engine's view
+    (its score, and whether its answer quotes the sentence)."""
+    top_fused = max((p.score for p in passages), default=0.0)
+    quoted = {(c.source, c.quote_start) for c in rules_answer.citations}
+    quoted |= {(c.source, s) for c in rules_answer.citations for s in _quote_starts(rules_answer.text, c)}
+    return [
+        [
+            sentence_features(rules.terms(part), cand, rules.coverage(part, cand), top_fused=top_fused)
+            + [
+                min(max(rules(part, cand)[0], -1.0), 2.0),
+                1.0 if (cand.passage.article_id, cand.start) in quoted else 0.0,
+            ]
+            for cand in cands
+        ]
+        for part in qparts
+    ]
+
+
+def _quote_starts(text: str, citation: Citation) -> list[int]:
+    """Article offsets of every sentence of the citation's passage quoted in the answer text."""
+    starts = []
+    for start, end in split_sentences(citation.text, offset=citation.start):
+        sentence = citation.text[start - citation.start : end - citation.start]
+        if sentence and sentence in text:
+            starts.append(start)
+    return starts
+
+
+def unknown_term_share(qparts: Sequence[QuestionPart], vocabulary: Vocabulary) -> float:
+    """The share of the question's weighted terms that no article uses (1 for a question of no term)."""
+    weights = {t: vocabulary.weight(t) for p in qparts for t in p.terms}
+    unknown = sum(w for t, w in weights.items() if vocabulary.frequency(t) == 0)
+    return unknown / sum(weights.values()) if weights else 1.0
+
+
+@cache.memo(maxsize=20_000)
 def peoples(text: str) -> frozenset[str]:
     """The peoples a text names by their adjective ("Russian soldiers", "the French army"), as stems."""
-    demonyms = word_map("demonyms")
+    demonyms = lexicon.demonyms()
     return frozenset(demonyms[w.lower()] for w in re.findall(r"[A-Za-z]+", text) if w.lower() in demonyms)
 
 
