@@ -6,8 +6,9 @@ enters, in order, and how many times it comes back to a module it had already le
 
 The path is read from the calls themselves (`sys.setprofile`): every Python call whose code lives in a
 module of `mali_qa/answer/`, made from another module, enters that module; calls within a module, and
-calls into modules outside the answer stage (text, names, numpy), are not steps. Consecutive entries into
-the same module are one step (a loop over candidates calling one helper). A step into a module already
+calls into modules outside the answer stage (text, names, numpy), are not steps, nor is a generator resumed
+(the service reading the next piece of a streamed answer). Consecutive entries into the same module are one
+step (a loop over candidates calling one helper). A step into a module already
 entered earlier, after another module's step, is a return; the report prints the steps and the returns.
 The index is loaded, and one other question answered, before the traced question: loading is not the path.
 """
@@ -15,6 +16,7 @@ The index is loaded, and one other question answered, before the traced question
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 from collections import Counter
@@ -39,10 +41,15 @@ def module_of(frame: FrameType) -> str:
 def trace(run: Any) -> list[str]:
     """The answer-stage modules `run()` enters, one entry per step (see the module's docstring)."""
     steps: list[str] = []
+    started: list[FrameType] = []  # generators already running: resuming one is not a new step
 
     def profile(frame: FrameType, event: str, _arg: Any) -> None:
         if event != "call":
             return
+        if frame.f_code.co_flags & inspect.CO_GENERATOR:
+            if any(f is frame for f in started):
+                return
+            started.append(frame)
         callee = module_of(frame)
         caller = module_of(frame.f_back) if frame.f_back is not None else ""
         if callee and callee != caller and (not steps or steps[-1] != callee):

@@ -6,7 +6,8 @@ import re
 
 from mali_qa.answer.candidates import candidates
 from mali_qa.answer.condense import Condensed, condense
-from mali_qa.answer.extractive import RuleScores, RulesEngine
+from mali_qa.answer.coverage import score_parts
+from mali_qa.answer.extractive import RulesEngine, _pair, _terms
 from mali_qa.answer.question import classify, parts, question_heads
 from mali_qa.answer.reading import unknown_names
 from mali_qa.answer.vocabulary import Vocabulary
@@ -270,7 +271,9 @@ def test_two_sentences_answer_together_what_neither_does_alone() -> None:
     passages = _passages()
     engine = _engine(passages)
     qparts = parts("Burkina fighting spread; Prigozhin killed August")
-    pair = engine._pair(qparts, candidates(passages), RuleScores(engine.vocabulary, []))
+    cands = candidates(passages)
+    scores = score_parts(qparts, cands, engine.vocabulary, [], frozenset())
+    pair = _pair(qparts, cands, scores, _terms(qparts, scores))
     assert len(pair) == 2 and {"Burkina" in c.text or "Prigozhin" in c.text for c in pair} == {True}
     assert pair[0].passage.id != pair[1].passage.id
 

@@ -48,10 +48,11 @@ class Condensed:
     context: str = ""
     rewritten: bool = False
     context_terms: list[str] = field(default_factory=list)
+    #: What retrieval searches for: the question and its context.
+    search_text: str = field(init=False)
 
-    @property
-    def search_text(self) -> str:
-        return f"{self.question} {self.context}".strip()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "search_text", f"{self.question} {self.context}".strip())
 
 
 #: Words that make a name an organization's or a place's, not a person's (data/organization_words.txt).

@@ -74,10 +74,6 @@ NAMED = (NAME, PROPER)
 STRICT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.strict)
 
 
-def kind_of(part: QuestionPart) -> Kind:
-    return KINDS.get(part.kind, GENERIC)
-
-
 #: Words for people under arms: "how many soldiers" is answered by "about 1,000 troops" (data/personnel.txt).
 PERSONNEL = frozenset(stem(w) for w in lexicon.word_list("personnel"))
 

@@ -21,8 +21,10 @@ from mali_qa.answer.compose import (
     words_of,
 )
 from mali_qa.answer.condense import Condensed
-from mali_qa.answer.extractive import RuleScores, RulesEngine
-from mali_qa.answer.features import feature_rows, question_features, unknown_term_share
+from mali_qa.answer.coverage import score_parts
+from mali_qa.answer.extractive import RulesEngine
+from mali_qa.answer.features import SENTENCE_FEATURES, feature_rows, unknown_term_share
+from mali_qa.answer.kinds import STRICT_KINDS
 from mali_qa.answer.question import QuestionPart
 from mali_qa.answer.reading import read, resolve_pointing
 from mali_qa.answer.scorer import Scorer, shipped_scorer
@@ -89,14 +91,21 @@ class LearnedEngine:
 
     # -- question reading, candidates, features -------------------------------------------------------
     def analyse(self, condensed: Condensed, passages: Sequence[Passage]) -> Analysis:
+        """Question reading, candidates, coverage and the rules' view, then the features."""
         reading = read(condensed, self.vocabulary)
         cands = candidates(passages)
-        scores = RuleScores(self.vocabulary, condensed.context_terms, reading.subjects)
+        asked = [reading.pointing[0], *reading.parts]  # the first as split where a later part points back
+        scores = score_parts(asked, cands, self.vocabulary, condensed.context_terms, reading.subjects)
+        qparts = [p for p in reading.pointing if p.terms]
+        if reading.points_back and cands:
+            score = scores[reading.pointing[0].text].score
+            best = cands[max(range(len(cands)), key=score.__getitem__)].text
+            qparts = resolve_pointing(reading, best)
+            scores = score_parts(
+                qparts, cands, self.vocabulary, condensed.context_terms, reading.subjects, scores
+            )
         chosen = self.rules.choose(reading, passages, cands, scores)
         rules = compose(condensed, chosen, passages) if chosen else abstain(condensed, passages)
-        qparts = resolve_pointing(
-            reading, lambda first: max(cands, key=lambda c: scores(first, c)[0]).text if cands else ""
-        )
         return Analysis(
             self,
             condensed,
@@ -106,7 +115,7 @@ class LearnedEngine:
             feature_rows(qparts, cands, scores, rules, passages),
             unknown_names=len(reading.unknown_names),
             missing_head=bool(reading.missing_head),
-            unknown_term_share=unknown_term_share(qparts, self.vocabulary),
+            unknown_term_share=unknown_term_share(qparts, scores),
             rules_answered=rules.answered,
         )
 
@@ -149,6 +158,52 @@ class LearnedEngine:
             if part.kind == "list":
                 chosen.extend(_more_items(cands, score, order, chosen, scorer.runner_up_margin))
         return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold)
+
+
+def question_features(
+    scores: Sequence[float],
+    rows: Sequence[list[float]],
+    *,
+    parts: Sequence[QuestionPart],
+    passages: Sequence[Passage],
+    unknown_names: int,
+    missing_head: bool,
+    unknown_term_share: float,
+    rules_answered: bool,
+    follow_up: bool = False,
+) -> list[float]:
+    """The features of the decision to answer, in `features.QUESTION_FEATURES` order, from the ranker's scores
+    of the main question part's candidates and their feature rows."""
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+    p1 = float(scores[ranked[0]]) if ranked else 0.0
+    p2 = float(scores[ranked[1]]) if len(ranked) > 1 else p1
+    top = rows[ranked[0]] if ranked else [0.0] * len(SENTENCE_FEATURES)
+    index = SENTENCE_FEATURES.index
+
+    kinds = {p.kind for p in parts}
+    return [
+        p1,
+        p2,
+        p1 - p2,
+        top[index("coverage")],
+        top[index("similarity")],
+        top[index("new_answer")],
+        top[index("coverage_strict")],
+        max((r[index("focus_coverage")] for r in rows), default=0.0),
+        top[index("kind")],
+        top[index("kind_missing")],
+        top[index("name_missing")],
+        top[index("subject_conflict")],
+        max((p.dense_score for p in passages), default=0.0),
+        1.0 if unknown_names else 0.0,
+        1.0 if missing_head else 0.0,
+        unknown_term_share,
+        min(sum(len(p.terms) for p in parts), 10) / 10.0,
+        1.0 if kinds & STRICT_KINDS else 0.0,
+        1.0 if kinds <= {"generic"} else 0.0,
+        1.0 if rules_answered else 0.0,
+        1.0 if follow_up else 0.0,
+    ]
 
 
 def _more_items(

@@ -4,14 +4,18 @@ noun naming what it asks for and the name it asks; `answer.kinds` tells whether 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mali_qa import lexicon
 from mali_qa.text import content_stems, stem
 
+_NAME_ASKED = re.compile(r"\b(?:name|names|named|called)\b", re.I)
+
 
 @dataclass(frozen=True)
 class QuestionPart:
+    """One part of a question: its text, the kind of answer it asks for, its content stems and more."""
+
     text: str
     kind: str
     terms: tuple[str, ...]
@@ -21,6 +25,12 @@ class QuestionPart:
     counted: str = ""  # the noun of "how many X"
     needs_name: bool = False  # "who is the president": a role will not do, a name is asked
     name_head: str = ""  # the noun whose name is asked ("the name of the *operation*"), as a stem
+    #: Whether it asks for a name ("what is the name of", "what was it called", "who"): set from the rest.
+    wants_name: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        asks = self.kind in ("person", "place") or bool(_NAME_ASKED.search(self.text))
+        object.__setattr__(self, "wants_name", asks)
 
 
 def classify(question: str) -> tuple[str, bool, bool]:

@@ -5,7 +5,6 @@ the names and numbers of it no article holds and the class of thing it asks for 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from mali_qa import lexicon
@@ -32,29 +31,28 @@ class Reading:
     condensed: Condensed
     parts: list[QuestionPart]  # the question's parts
     pointing: list[QuestionPart]  # the same, a later part that points back kept (see `resolve_pointing`)
+    points_back: bool  # `pointing` has a later part, which `resolve_pointing` may rewrite
     subjects: frozenset[str]  # the stems of the peoples and places it names
     unknown_names: list[str]  # its names and numbers that no article holds
     missing_head: str  # the class of thing it asks for, when no article mentions it
-
-    @property
-    def question(self) -> str:
-        return self.condensed.question
-
-    @property
-    def unanswerable(self) -> bool:
-        """No article can answer: a name no article holds, or a class of thing none mentions."""
-        return bool(self.unknown_names or self.missing_head)
+    unanswerable: bool  # no article can answer: a name no article holds, or a class of thing none mentions
 
 
 def read(condensed: Condensed, vocabulary: Vocabulary) -> Reading:
+    """The question read: its parts (the question's grammar) first, then its words against the vocabulary."""
     question = condensed.question
+    qparts, pointing = parts(question), parts(question, keep_pointing=True)
+    heads = question_heads(question)
+    unknown, missing = unknown_names(question, vocabulary), missing_head(heads, vocabulary)
     return Reading(
         condensed,
-        parts(question),
-        parts(question, keep_pointing=True),
+        qparts,
+        pointing,
+        len(pointing) > 1 and bool(pointing[0].terms),
         subject_stems(question),
-        unknown_names(question, vocabulary),
-        missing_head(question, vocabulary),
+        unknown,
+        missing,
+        bool(unknown or missing),
     )
 
 
@@ -70,10 +68,10 @@ def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
     ]
 
 
-def missing_head(question: str, vocabulary: Vocabulary) -> str:
-    """The class of thing the question asks for ("the name of the Russian *commander*", "how much *money*")
-    when no article ever mentions it: then no article can answer."""
-    for head in question_heads(question):
+def missing_head(heads: list[str], vocabulary: Vocabulary) -> str:
+    """The class of thing the question asks for (of its `question_heads`: "the name of the Russian
+    *commander*", "how much *money*") when no article ever mentions it: then no article can answer."""
+    for head in heads:
         if head.lower() not in GENERIC_CLASSES and vocabulary.frequency(stem(head)) == 0:
             return head
     return ""
@@ -93,21 +91,17 @@ def subject_stems(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def resolve_pointing(reading: Reading, best: Callable[[QuestionPart], str]) -> list[QuestionPart]:
+def resolve_pointing(reading: Reading, best: str) -> list[QuestionPart]:
     """The question's parts (with terms), a later one that points back with a pronoun rewritten as a
-    follow-up of the first part and `best(first part)`, the sentence that answers that best ("who owned
-    Wagner and what happened to *him*": "what happened to Evgueni Prigozhin"); `best` is asked only then,
-    and gives "" when there is no sentence."""
+    follow-up of the first part and `best`, the sentence that answers that best ("who owned Wagner and what
+    happened to *him*": "what happened to Evgueni Prigozhin")."""
     qparts = reading.pointing
-    if len(qparts) < 2 or not qparts[0].terms:
+    if not reading.points_back:
         return [p for p in qparts if p.terms]
     first = qparts[0]
-    answer = best(first)
-    if not answer:
-        return [p for p in qparts if p.terms]
     history: list[Turn] = [
         {"role": "user", "content": first.text},
-        {"role": "assistant", "content": answer},
+        {"role": "assistant", "content": best},
     ]
     resolved = [first]
     for part in qparts[1:]:

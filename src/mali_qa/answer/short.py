@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mali_qa.answer.features import wants_name
-from mali_qa.answer.kinds import DATE_RELATIVE, DATE_TIME, NAMED, kind_of
+from mali_qa.answer.kinds import DATE_RELATIVE, DATE_TIME, GENERIC, KINDS, NAMED
 from mali_qa.answer.question import QuestionPart
 from mali_qa.text import stem
 
@@ -28,7 +27,7 @@ class Short:
 def short_answer(part: QuestionPart, sentence: str, offset: int) -> Short | None:
     """The exact answer inside `sentence` (which starts at article offset `offset`), or None."""
     asked = set(part.terms)
-    patterns = kind_of(part).exact or (NAMED if wants_name(part) else ())
+    patterns = KINDS.get(part.kind, GENERIC).exact or (NAMED if part.wants_name else ())
     for pattern in patterns:
         for match in pattern.finditer(sentence):
             words = re.findall(r"[\w’'\-]+", match.group(0))
