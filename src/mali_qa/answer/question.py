@@ -33,48 +33,58 @@ class QuestionPart:
         object.__setattr__(self, "wants_name", asks)
 
 
+#: How a question's wording shows the kind of answer it asks for, tried in order on the lower-cased question:
+#: (pattern, kind, wants_full_date, wants_year); a question matching none is "generic".
+QUESTION_KINDS: tuple[tuple[re.Pattern[str], str, bool, bool], ...] = tuple(
+    (re.compile(pattern), kind, full, year)
+    for pattern, kind, full, year in (
+        (
+            r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b"
+            r"|\bwhat (?:did|does) .* (?:pay|cost)\b",
+            "money", False, False,
+        ),
+        (r"\b(?:what|which) (?:date|day)\b|\bon what date\b", "date", True, False),
+        (r"\b(?:what|which|in what) years?\b", "date", False, True),
+        (
+            r"\bhow long\b(?! ago)|\bfor how many (?:years|months|weeks|days)\b|\bover how many days\b",
+            "duration", False, False,
+        ),
+        (r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", "date", False, False),
+        (
+            r"\bhow (?:many|much|large|big|long|far|old|strong)\b"
+            r"|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b"
+            r"|\b(?:population|budget|salary|price|death toll|casualties|gdp)\b",
+            "number", False, False,
+        ),
+        (r"\bwhen\b", "date", False, False),
+        (
+            r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people"
+            r"|organizations)\b|\blist\b|\bname (?:the|all)\b",
+            "list", False, False,
+        ),
+        (
+            r"^\W*(?:who|whom|whose)\b"
+            r"|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b",
+            "person", False, False,
+        ),
+        (
+            r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b",
+            "place", False, False,
+        ),
+        (
+            r"^\W*why\b|\bwhat (?:is|was) the (?:reason|purpose|aim|goal)\b|\bfor what purpose\b",
+            "reason", False, False,
+        ),
+    )
+)  # fmt: skip
+
+
 def classify(question: str) -> tuple[str, bool, bool]:
     """(kind, wants_full_date, wants_year) of one question."""
     q = question.lower().strip()
-    if re.search(
-        r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b|\bwhat (?:did|does) .* (?:pay|cost)\b",
-        q,
-    ):
-        return "money", False, False
-    if re.search(r"\b(?:what|which) (?:date|day)\b|\bon what date\b", q):
-        return "date", True, False
-    if re.search(r"\b(?:what|which|in what) years?\b", q):
-        return "date", False, True
-    if re.search(
-        r"\bhow long\b(?! ago)|\bfor how many (?:years|months|weeks|days)\b|\bover how many days\b", q
-    ):
-        return "duration", False, False
-    if re.search(r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", q):
-        return "date", False, False
-    if re.search(
-        r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b"
-        r"|\b(?:population|budget|salary|price|death toll|casualties|gdp)\b",
-        q,
-    ):
-        return "number", False, False
-    if re.search(r"\bwhen\b", q):
-        return "date", False, False
-    if re.search(
-        r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people|organizations)\b|\blist\b|\bname (?:the|all)\b",
-        q,
-    ):
-        return "list", False, False
-    if re.search(
-        r"^\W*(?:who|whom|whose)\b|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b",
-        q,
-    ):
-        return "person", False, False
-    if re.search(
-        r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b", q
-    ):
-        return "place", False, False
-    if re.search(r"^\W*why\b|\bwhat (?:is|was) the (?:reason|purpose|aim|goal)\b|\bfor what purpose\b", q):
-        return "reason", False, False
+    for pattern, kind, full, year in QUESTION_KINDS:
+        if pattern.search(q):
+            return kind, full, year
     return "generic", False, False
 
 
@@ -196,12 +206,10 @@ _NAME_OF = re.compile(
     r"|^\W*(?:what|how)(?: is| was| are| were|[’']?s) (?:the |a |an )?(.+?) called\b",
     re.I,
 )
-#: Words that end the noun phrase of "the name of the French operation *in* Mali".
-_PHRASE_END = frozenset(
-    "who whom that which whose where when in at on of for from with by near during after before to is was are "
-    "were has have had did does do will would could can led run used behind".split()
-)
-_POINTERS = frozenset("it that this these those its their his her".split())
+#: Words that end the noun phrase of "the name of the French operation *in* Mali" (data/phrase_ends.txt).
+_PHRASE_END = frozenset(lexicon.word_list("phrase_ends"))
+#: Words that point back at something named before (data/pointers.txt).
+_POINTERS = frozenset(lexicon.word_list("pointers"))
 #: Nouns for a person's role (data/person_roles.txt), as stems.
 PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
 
@@ -223,7 +231,8 @@ def name_phrase(question: str) -> list[str]:
     return phrase
 
 
-_DETERMINERS = frozenset("the a an his her its their this that these those".split())
+#: Determiners (data/determiners.txt).
+_DETERMINERS = frozenset(lexicon.word_list("determiners"))
 
 
 def _modifier_verb(word: str, following: list[str]) -> bool:
