@@ -18,10 +18,16 @@ def _bare_caches(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module == "functools":
-            found += [f"{node.lineno}: from functools import {a.name}" for a in node.names if "cache" in a.name]
-        elif isinstance(node, ast.Attribute) and node.attr in ("lru_cache", "cache"):
-            if isinstance(node.value, ast.Name) and node.value.id == "functools":
-                found.append(f"{node.lineno}: functools.{node.attr}")
+            found += [
+                f"{node.lineno}: from functools import {a.name}" for a in node.names if "cache" in a.name
+            ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("lru_cache", "cache")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "functools"
+        ):
+            found.append(f"{node.lineno}: functools.{node.attr}")
     return found
 
 

@@ -43,6 +43,12 @@ NAME = re.compile(
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z\-’']{2,}")
 #: A capitalized phrase ("Wagner Group", "Ministry of Defence", "Ahmed al-Hassan").
 PHRASE = re.compile(r"(?<![\w’'])([A-Z][\w’'\-]+(?:\s+(?:of\s+|al-|de\s+|the\s+)?[A-Z][\w’'\-]+)*)")
+#: A place named after a preposition ("in *Timbuktu*", "near the *Niger* border"): the name.
+PLACE = re.compile(r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)")
+#: Who reported it ("per VOA", "according to Reuters"): a name, but not what a question asks about.
+ATTRIBUTION = re.compile(
+    r"\b(?:per|according to|as reported by|reported by)\s+(?:the\s+)?(?:[A-Z][\w.\-]*\s*){1,3}(?=[,?.]|$)"
+)
 #: A list's item: a capitalized word of four letters or more ("Niger", "Gao").
 ITEM = re.compile(r"\b[A-Z][a-z]{3,}\b")
 #: A token of a question or a claim: a word or a number.
@@ -68,6 +74,11 @@ def specific_tokens(text: str) -> list[str]:
         for i, t in enumerate(TOKEN.findall(text))
         if any(ch.isdigit() for ch in t) or is_name(i, t, STOPWORDS)
     ]
+
+
+def places(text: str) -> list[str]:
+    """The places a text names after a preposition, in order."""
+    return PLACE.findall(text)
 
 
 def items(text: str) -> set[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from mali_qa import lexicon
 from mali_qa.answer.question import PERSON_ROLES, asked_name
-from mali_qa.names import PHRASE, named, new_names_near, phrases
+from mali_qa.names import PHRASE, named, new_names_near, phrases, places
 from mali_qa.text import STOPWORDS, content_stems, stem, words
 from mali_qa.types import NO_ANSWER, Turn
 
@@ -139,11 +139,9 @@ def _counted(history: Sequence[Turn]) -> str:
 
 def _place(history: Sequence[Turn]) -> str:
     for turn in reversed(history):
-        places = re.findall(
-            r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)", turn["content"]
-        )
-        if places:
-            return places[-1]
+        found = places(turn["content"])
+        if found:
+            return found[-1]
     return ""
 
 

@@ -131,17 +131,7 @@ class LearnedEngine:
             if rows
         ]
         main_scores, main_rows = (scored[0][1].tolist(), scored[0][2]) if scored else ([], [])
-        features = question_features(
-            main_scores,
-            main_rows,
-            parts=analysis.parts,
-            passages=analysis.passages,
-            unknown_names=analysis.unknown_names,
-            missing_head=analysis.missing_head,
-            unknown_term_share=analysis.unknown_term_share,
-            rules_answered=analysis.rules_answered,
-            follow_up=analysis.condensed.rewritten,
-        )
+        features = question_features(main_scores, main_rows, analysis)
         p_answer = float(scorer.answer.probability(np.array(features))[0])
         for part, score, _rows in scored:
             order = np.argsort(-score, kind="stable")
@@ -161,19 +151,11 @@ class LearnedEngine:
 
 
 def question_features(
-    scores: Sequence[float],
-    rows: Sequence[list[float]],
-    *,
-    parts: Sequence[QuestionPart],
-    passages: Sequence[Passage],
-    unknown_names: int,
-    missing_head: bool,
-    unknown_term_share: float,
-    rules_answered: bool,
-    follow_up: bool = False,
+    scores: Sequence[float], rows: Sequence[list[float]], analysis: Analysis
 ) -> list[float]:
     """The features of the decision to answer, in `features.QUESTION_FEATURES` order, from the ranker's scores
-    of the main question part's candidates and their feature rows."""
+    of the main question part's candidates and their feature rows, and what the analysis read."""
+    parts, passages = analysis.parts, analysis.passages
     ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
     p1 = float(scores[ranked[0]]) if ranked else 0.0
     p2 = float(scores[ranked[1]]) if len(ranked) > 1 else p1
@@ -195,14 +177,14 @@ def question_features(
         top[index("name_missing")],
         top[index("subject_conflict")],
         max((p.dense_score for p in passages), default=0.0),
-        1.0 if unknown_names else 0.0,
-        1.0 if missing_head else 0.0,
-        unknown_term_share,
+        1.0 if analysis.unknown_names else 0.0,
+        1.0 if analysis.missing_head else 0.0,
+        analysis.unknown_term_share,
         min(sum(len(p.terms) for p in parts), 10) / 10.0,
         1.0 if kinds & STRICT_KINDS else 0.0,
         1.0 if kinds <= {"generic"} else 0.0,
-        1.0 if rules_answered else 0.0,
-        1.0 if follow_up else 0.0,
+        1.0 if analysis.rules_answered else 0.0,
+        1.0 if analysis.condensed.rewritten else 0.0,
     ]
 
 

@@ -11,16 +11,13 @@ from mali_qa import lexicon
 from mali_qa.answer.condense import Condensed, condense
 from mali_qa.answer.question import ANSWER_CLASSES, POINTING_BACK, QuestionPart, parts, question_heads
 from mali_qa.answer.vocabulary import Vocabulary
-from mali_qa.names import QUESTION_WORDS, TOKEN, is_name
+from mali_qa.names import ATTRIBUTION, QUESTION_WORDS, TOKEN, is_name
 from mali_qa.text import stem
 from mali_qa.types import Turn
 
 #: Classes whose members an answer names without naming the class ("which countries" -> "Niger").
 GENERIC_CLASSES = ANSWER_CLASSES | frozenset(lexicon.word_list("generic_classes"))
 
-_ATTRIBUTION = re.compile(
-    r"\b(?:per|according to|as reported by|reported by)\s+(?:the\s+)?(?:[A-Z][\w.\-]*\s*){1,3}(?=[,?.]|$)"
-)
 _SUBJECT_WORD = re.compile(r"[A-Za-z][\w’'\-]*")
 
 
@@ -59,7 +56,7 @@ def read(condensed: Condensed, vocabulary: Vocabulary) -> Reading:
 def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
     """Names and numbers of the question that no article contains: then no article can answer it."""
     # "per VOA", "according to Reuters": who reported it, not what is asked; the outlet may go unnamed
-    question = _ATTRIBUTION.sub(" ", question)
+    question = ATTRIBUTION.sub(" ", question)
     return [
         token
         for i, token in enumerate(TOKEN.findall(question))
