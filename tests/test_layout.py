@@ -90,6 +90,15 @@ def test_imports_flow_one_way(name: str) -> None:
         )
 
 
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_imports_another_modules_private_names(name: str) -> None:
+    """A name that starts with "_" is its module's own: another module that needs it needs a public one."""
+    for node in ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mali_qa"):
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{name} imports {private} from {node.module}: make them public there"
+
+
 def test_no_import_cycle() -> None:
     graph = {name: {t for t in imports(path) if t in MODULES} for name, path in MODULES.items()}
     state: dict[str, int] = {}
