@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mali_qa.names import topics
+
 #: A footer line that advertises a site ("Kig News: Update the world's latest breaking news...") names a
 #: spam source, not the article's outlet.
 _PROMO = re.compile(
@@ -37,30 +39,6 @@ def display_outlet(outlet: str, raw_text: str = "") -> str:
 
 
 # --------------------------------------------------------------------------- suggestions
-
-_NAME = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z](?:\s+(?:of|the|de|al|du)?\s*[A-Z][\w’'-]*[A-Za-z])*")
-_CALENDAR = {
-    *"january february march april may june july august september october november december".split(),
-    *"monday tuesday wednesday thursday friday saturday sunday".split(),
-}
-_LEADING = re.compile(r"^(?:The|A|An|In|On|At|But|And|As|After|Before|This|That|These|Last|Since)\s+")
-
-
-def topics(text: str, lowercase_words: set[str]) -> list[str]:
-    """The names in `text` ("Wagner Group", "Timbuktu"): capitalized runs, without a leading "The" and
-    without single words the articles also write in lower case (a capital at a sentence's start)."""
-    out: list[str] = []
-    for match in _NAME.finditer(text):
-        name = _LEADING.sub("", match.group(0)).strip(" ’'-")
-        words = name.split()
-        if not words or len(name) < 3 or len(words) > 4:
-            continue
-        if len(words) == 1 and (name.lower() in lowercase_words or name.lower() in _CALENDAR):
-            continue
-        if all(w.lower() in _CALENDAR for w in words):
-            continue
-        out.append(name)
-    return out
 
 
 def suggest_topics(near: Sequence[str], corpus: Sequence[str], *, limit: int = 3) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from mali_qa.answer.candidates import candidates
 from mali_qa.answer.condense import condense
-from mali_qa.answer.extractive import RuleScores
+from mali_qa.answer.coverage import score_parts
 from mali_qa.answer.question import parts
+from mali_qa.answer.reading import unknown_names
 from mali_qa.service import default_settings, pipeline_for
 
 
@@ -23,14 +25,16 @@ def main() -> None:
     question = condensed.question
     passages = pipe.retrieve(condensed.search_text, settings.top_k)
     engine = pipe.offline
-    scores = RuleScores(engine, condensed.context_terms)
-    cands = engine.candidates(passages)
-    print("unknown names:", engine.unknown_names(question))
-    for part in parts(question):
+    cands = candidates(passages)
+    qparts = parts(question)
+    scores = score_parts(qparts, cands, engine.vocabulary, condensed.context_terms, frozenset())
+    print("unknown names:", unknown_names(question, engine.vocabulary))
+    for part in qparts:
         print("PART", part.kind, [(t, round(engine.vocabulary.weight(t), 2)) for t in part.terms])
         rows = []
-        for cand in cands:
-            score, coverage = scores(part, cand)
+        scored = scores[part.text]
+        for cand, score, covered in zip(cands, scored.score, scored.coverage, strict=True):
+            coverage = covered.share
             rows.append((score, coverage, cand.rank, cand.passage.dense_score, cand.text[:110]))
         for row in sorted(rows, reverse=True)[:6]:
             print(f"  {row[0]:.2f} cov={row[1]:.2f} r={row[2]} d={row[3]:.2f} {row[4]}")

@@ -344,7 +344,7 @@ def always_answer() -> Any:
 
 
 def compose_for(case: Case, decision: Any) -> Any:
-    from mali_qa.answer.extractive import abstain, compose
+    from mali_qa.answer.compose import abstain, compose
 
     if not decision.chosen:
         return abstain(case.condensed, case.passages)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 
+from mali_qa.answer.candidates import candidates
 from mali_qa.answer.condense import Condensed, condense
-from mali_qa.answer.extractive import ExtractiveEngine, RuleScores, Vocabulary
+from mali_qa.answer.coverage import score_parts
+from mali_qa.answer.extractive import RulesEngine, _pair, _terms
 from mali_qa.answer.question import classify, parts, question_heads
+from mali_qa.answer.reading import unknown_names
+from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.text import content_stems, split_sentences, word_count
 from mali_qa.types import NO_ANSWER, Passage
 
@@ -39,12 +43,12 @@ def _passages(similarity: dict[str, float] | None = None) -> list[Passage]:
     return out
 
 
-def _engine(passages: list[Passage]) -> ExtractiveEngine:
+def _engine(passages: list[Passage]) -> RulesEngine:
     df: dict[str, int] = {}
     for p in passages:
         for s in set(content_stems(p.text)):
             df[s] = df.get(s, 0) + 1
-    return ExtractiveEngine(Vocabulary(df, len(passages)))
+    return RulesEngine(Vocabulary(df, len(passages)))
 
 
 def _ask(question: str) -> tuple[str, bool, list[Passage]]:
@@ -235,7 +239,7 @@ def test_question_heads() -> None:
 
 
 def test_how_many_needs_a_number_that_counts_the_thing() -> None:
-    from mali_qa.answer.question import counts_head
+    from mali_qa.answer.kinds import counts_head
 
     assert counts_head("He added that 59 French soldiers were killed.", "soldiers")
     assert counts_head("about 1,000 troops stationed in Niamey", "soldiers")  # troops count as soldiers
@@ -244,8 +248,9 @@ def test_how_many_needs_a_number_that_counts_the_thing() -> None:
 
 def test_an_outlet_named_as_the_source_is_not_an_unknown_name() -> None:
     engine = _engine(_passages())
-    assert engine.unknown_names("Why did Russian trainers arrive in Timbuktu, per VOA?") == []
-    assert engine.unknown_names("What did VOA say about Timbuktu?") == ["VOA"]
+    vocabulary = engine.vocabulary
+    assert unknown_names("Why did Russian trainers arrive in Timbuktu, per VOA?", vocabulary) == []
+    assert unknown_names("What did VOA say about Timbuktu?", vocabulary) == ["VOA"]
 
 
 def test_duration_questions_want_a_span_of_time() -> None:
@@ -266,7 +271,9 @@ def test_two_sentences_answer_together_what_neither_does_alone() -> None:
     passages = _passages()
     engine = _engine(passages)
     qparts = parts("Burkina fighting spread; Prigozhin killed August")
-    pair = engine._pair(qparts, engine.candidates(passages), RuleScores(engine, []))
+    cands = candidates(passages)
+    scores = score_parts(qparts, cands, engine.vocabulary, [], frozenset())
+    pair = _pair(qparts, cands, scores, _terms(qparts, scores))
     assert len(pair) == 2 and {"Burkina" in c.text or "Prigozhin" in c.text for c in pair} == {True}
     assert pair[0].passage.id != pair[1].passage.id
 

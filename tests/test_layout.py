@@ -23,6 +23,7 @@ LAYERS = {
     "mali_qa.cache": 0,
     "mali_qa.planted": 0,
     "mali_qa.sanitize": 0,
+    "mali_qa.names": 0,
     "mali_qa.store": 1,
     "mali_qa.ingest": 2,
     "mali_qa.search": 2,
@@ -42,6 +43,7 @@ LIGHT = (
     "mali_qa.cache",
     "mali_qa.planted",
     "mali_qa.sanitize",
+    "mali_qa.names",
 )
 #: Stages of one rank that must not import each other: the writer and the reader of the index share only
 #: `store/`.
@@ -143,6 +145,15 @@ def test_no_module_reads_a_llama_index_file(name: str) -> None:
         if name in LLAMA_FILE_OWNERS.get(needle, set()):
             continue
         assert needle not in text, f"{name} names llama-index's {needle!r}: write and read a file of ours"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_imports_another_modules_private_names(name: str) -> None:
+    """A name that starts with "_" is its module's own: another module that needs it needs a public one."""
+    for node in ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mali_qa"):
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{name} imports {private} from {node.module}: make them public there"
 
 
 def test_no_import_cycle() -> None:

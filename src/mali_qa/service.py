@@ -6,12 +6,13 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mali_qa import cache
 from mali_qa.answer.condense import Condensed, condense
-from mali_qa.answer.extractive import ExtractiveEngine
+from mali_qa.answer.engine import Engine, ModelFailure, Offline, OfflineEngine, Question
+from mali_qa.answer.extractive import RulesEngine
 from mali_qa.answer.learned import LearnedEngine
 from mali_qa.answer.spelling import Speller
 from mali_qa.answer.vocabulary import Vocabulary
@@ -23,7 +24,6 @@ from mali_qa.search.retrieve import HybridRetriever
 from mali_qa.store.folder import check_store_folder, ingest_running, paths_for, read_manifest, running_message
 from mali_qa.store.formats import lexical_outdated
 from mali_qa.store.minilm import english_words
-from mali_qa.text import text_pieces
 from mali_qa.types import Answer, Passage, Turn
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,14 @@ def open_index(settings: Settings) -> IndexState:
     return load_index(settings)
 
 
+#: The offline engines, by MALI_QA_OFFLINE_ENGINE; the generative engine answers instead when a model is set
+#: (MALI_QA_ENGINE), and the offline one then answers when the model fails.
+OFFLINE_ENGINES: dict[str, Callable[[Vocabulary], OfflineEngine]] = {
+    "learned": LearnedEngine,
+    "rules": RulesEngine,
+}
+
+
 class Pipeline:
     """Retrieval and the offline engine over one loaded index, shared by every question of the process;
     `top_k` is chosen per question, so a new value builds only a retriever, never a new pipeline."""
@@ -142,12 +150,8 @@ class Pipeline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.state: IndexState = open_index(settings)
-        vocabulary = Vocabulary(self.state.df, self.state.n_passages)
-        self.offline = (
-            LearnedEngine(vocabulary)
-            if settings.offline_engine == "learned"
-            else ExtractiveEngine(vocabulary)
-        )
+        self.vocabulary = Vocabulary(self.state.df, self.state.n_passages)
+        self.offline = OFFLINE_ENGINES[settings.offline_engine](self.vocabulary)
         self._retrievers: dict[int, HybridRetriever] = {}
         self._lock = threading.Lock()
 
@@ -175,6 +179,15 @@ class Pipeline:
         """The question as the offline engine reads it: typos repaired, follow-ups made standalone."""
         return condense(self.speller.correct(text), turns)
 
+    @functools.cached_property
+    def engine(self) -> Engine:
+        """The engine that answers: the generative one when a model is set, else the offline one."""
+        if not self.settings.use_generative:
+            return Offline(self.offline)
+        from mali_qa.answer.generative import GenerativeEngine  # the model client's imports: only when used
+
+        return GenerativeEngine(self.settings, self.embed_texts)
+
 
 def pipeline_for(settings: Settings) -> Pipeline:
     """The process's pipeline for these settings (whatever their top_k), reloaded after a re-ingest."""
@@ -196,26 +209,6 @@ def reset() -> None:
     tests)."""
     with _lock:
         cache.clear_all()
-
-
-def offline_answer(
-    pipe: Pipeline,
-    condensed: Condensed,
-    top_k: int,
-    *,
-    passages: list[Passage] | None = None,
-    notice: str = "",
-    quiet: bool = False,
-) -> Iterator[str | Answer]:
-    """The offline engine's answer, streamed in pieces (unless `quiet`: model text was already streamed and
-    the final Answer replaces it), with the notice of a model failure when there was one."""
-    if passages is None:
-        passages = pipe.retrieve(condensed.search_text, top_k)
-    answer = pipe.offline.answer(condensed, passages)
-    answer.notice = notice
-    if not quiet:
-        yield from text_pieces(answer.text)
-    yield answer
 
 
 def ask(
@@ -247,17 +240,12 @@ def ask_stream(
     turns = validate_history(history)
     k = validate_top_k(top_k, settings)
     pipe = pipeline_for(settings)
-    if not settings.use_generative:
-        yield from offline_answer(pipe, pipe.standalone(text, turns), k)
-        return
-    from mali_qa.answer.generative import ModelFailure, generative_stream
+    asked = Question(text, turns, lambda: pipe.standalone(text, turns))
+
+    def retrieve(query: str) -> list[Passage]:
+        return pipe.retrieve(query, k)
 
     try:
-        yield from generative_stream(
-            settings, text, turns, lambda query: pipe.retrieve(query, k), pipe.embed_texts
-        )
-    except ModelFailure as failure:
-        condensed = failure.condensed or pipe.standalone(text, turns)
-        yield from offline_answer(
-            pipe, condensed, k, passages=failure.passages, notice=failure.notice, quiet=failure.streamed
-        )
+        yield from pipe.engine.stream(asked, retrieve)
+    except ModelFailure as failure:  # the one fallback: the offline engine answers, with the notice
+        yield from Offline(pipe.offline).fallback(asked, retrieve, failure)

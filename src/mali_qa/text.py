@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 import Stemmer
 
-from mali_qa import lexicon
+from mali_qa import cache, lexicon
 
 _ABBREVIATIONS = lexicon.abbreviations()
 # A run of sentence-ending marks (tried only where the run starts, and without backtracking: linear time),
@@ -34,7 +33,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return [(start + offset, end + offset) for start, end in _sentence_spans(text)]
 
 
-@lru_cache(maxsize=4096)
+@cache.memo(maxsize=4096)
 def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """split_sentences at offset 0, remembered: a question splits the same retrieved passages several times."""
     spans: list[tuple[int, int]] = []
@@ -105,7 +104,7 @@ _STOP_STEMS = frozenset(str(_stemmer.stemWord(w)) for w in STOPWORDS if len(w) >
 STEM_VERSION = 3
 
 
-@lru_cache(maxsize=200_000)
+@cache.memo(maxsize=200_000)
 def stem(word: str) -> str:
     """A normalized stem: irregular verbs, demonyms, number words and British spellings folded together."""
     word = word.lower().replace("’", "'").removesuffix("'s")
@@ -133,7 +132,7 @@ def stems(text: str) -> list[str]:
     return list(_stems(text))
 
 
-@lru_cache(maxsize=20_000)
+@cache.memo(maxsize=20_000)
 def _stems(text: str) -> tuple[str, ...]:
     """The stems of a text, remembered: questions keep retrieving the same passages and sentences."""
     return tuple(stem(w) for w in words(text))
@@ -159,15 +158,3 @@ def stems_match(a: str, b: str) -> bool:
         return False
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     return len(short) >= 4 and long_.startswith(short)
-
-
-def specific_tokens(text: str) -> list[str]:
-    """The tokens a claim cannot make up: numbers, codes with digits, and names (capitalized, not first)."""
-    tokens = re.findall(r"[A-Za-z0-9][\w’'\-]*", text)
-    out = []
-    for i, token in enumerate(tokens):
-        if any(ch.isdigit() for ch in token) or (
-            i > 0 and token[0].isupper() and token.lower() not in STOPWORDS
-        ):
-            out.append(token)
-    return out

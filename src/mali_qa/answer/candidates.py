@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
+from mali_qa import cache
 from mali_qa.planted import looks_like_instruction
 from mali_qa.text import split_sentences, stems
 from mali_qa.types import Passage
@@ -88,7 +88,7 @@ class PassageSentence:
     pronoun_start: bool
 
 
-@lru_cache(maxsize=4096)
+@cache.memo(maxsize=4096)
 def passage_sentences(
     text: str, start: int, title: str
 ) -> tuple[frozenset[str], tuple[PassageSentence, ...]]:

@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from mali_qa import lexicon
+from mali_qa.answer.compose import passage_citation
+from mali_qa.names import specific_tokens
 from mali_qa.planted import looks_like_instruction
 from mali_qa.text import (
     content_stems,
-    specific_tokens,
     split_sentences,
     stem,
     stems,
@@ -156,7 +157,7 @@ def process_reply(reply: str, passages: Sequence[Passage], *, embed: Embedder | 
     text = renumbering.apply(reply).strip()
     order = sorted(renumbering.numbers, key=renumbering.numbers.__getitem__)
     cited = [passages[n - 1] for n in order]
-    citations = [_citation(p) for p in cited]
+    citations = [passage_citation(p) for p in cited]
     unsupported: list[str] = []
     unsupported_refs: set[int] = set()
     quotes: dict[int, tuple[float, int, int, str]] = {}
@@ -288,19 +289,6 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     na = math.sqrt(sum(x * x for x in a))
     nb = math.sqrt(sum(y * y for y in b))
     return dot / (na * nb) if na and nb else 0.0
-
-
-def _citation(p: Passage) -> Citation:
-    return Citation(
-        source=p.article_id,
-        title=p.title,
-        text=p.text,
-        score=p.score,
-        start=p.start,
-        end=p.end,
-        date=p.date,
-        outlet=p.outlet,
-    )
 
 
 def number_passages(passages: Sequence[Passage]) -> str:

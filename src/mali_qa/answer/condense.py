@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mali_qa import lexicon
-from mali_qa.answer.question import PERSON_ROLES, asked_name, new_names_near
+from mali_qa.answer.question import PERSON_ROLES, asked_name
+from mali_qa.names import PHRASE, named, new_names_near, phrases, places
 from mali_qa.text import STOPWORDS, content_stems, stem, words
 from mali_qa.types import NO_ANSWER, Turn
 
@@ -37,7 +38,6 @@ _PLURAL = frozenset({"they", "them", "their"})
 _LEADING = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what about|and how about)\b[\s,]*", re.I
 )
-_NAME = re.compile(r"(?<![\w’'])([A-Z][\w’'\-]+(?:\s+(?:of\s+|al-|de\s+|the\s+)?[A-Z][\w’'\-]+)*)")
 
 
 @dataclass(frozen=True)
@@ -48,40 +48,15 @@ class Condensed:
     context: str = ""
     rewritten: bool = False
     context_terms: list[str] = field(default_factory=list)
+    #: What retrieval searches for: the question and its context.
+    search_text: str = field(init=False)
 
-    @property
-    def search_text(self) -> str:
-        return f"{self.question} {self.context}".strip()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "search_text", f"{self.question} {self.context}".strip())
 
 
-#: Capitalized words that name a time, not an entity ("*Last June*", "*Today* at 1 p.m.").
-_TIME_WORDS = frozenset(lexicon.months()) | frozenset(lexicon.weekdays()) | {"today", "last", "next", "this"}
 #: Words that make a name an organization's or a place's, not a person's (data/organization_words.txt).
 _ORGANIZATION_WORDS = frozenset(lexicon.word_list("organization_words"))
-
-
-def _names(text: str) -> list[str]:
-    """Capitalized phrases, skipping a sentence's first word when it is a common word, and times."""
-    return [name for match in _NAME.finditer(text) if (name := _named(match.group(1)))]
-
-
-def _named(phrase: str) -> str:
-    """A capitalized phrase without the common word that opens a sentence ("*Which* UN mission"), or "" when
-    nothing is left or it names a time ("Last June" is when, not who or what)."""
-    words_ = [_GLUED.sub(_unglued, w) for w in phrase.split()]
-    if words_[0].lower() in STOPWORDS:
-        words_ = words_[1:]
-    if not words_ or any(w.lower() in _TIME_WORDS for w in words_):
-        return ""
-    return " ".join(words_)
-
-
-#: A name with the next sentence's first word glued on, as some sources print it ("Sergei Lavrov*He* said").
-_GLUED = re.compile(r"(?<=[a-z])([A-Z][a-z]+)$")
-
-
-def _unglued(match: re.Match[str]) -> str:
-    return "" if match.group(1).lower() in STOPWORDS else match.group(1)
 
 
 def _person(history: Sequence[Turn]) -> str:
@@ -92,7 +67,7 @@ def _person(history: Sequence[Turn]) -> str:
             continue
         multi = [
             n
-            for n in _names(content)
+            for n in phrases(content)
             if len(n.split()) >= 2
             and not n.lower().startswith(("the ", "operation"))
             and not any(w.lower() in _ORGANIZATION_WORDS for w in n.split())
@@ -113,8 +88,8 @@ def _thing(history: Sequence[Turn]) -> str:
         if turns[i]["role"] != "user":
             continue
         question = turns[i]["content"]
-        for match in _NAME.finditer(question):
-            name = _named(match.group(1))
+        for match in PHRASE.finditer(question):
+            name = named(match.group(1))
             if not name:
                 continue
             noun = re.match(r"\s+([a-z]+s)\b", question[match.end() :])
@@ -123,8 +98,8 @@ def _thing(history: Sequence[Turn]) -> str:
         if not answer or answer.strip() == NO_ANSWER:
             return ""
         head = asked_name(question)
-        named = new_names_near(answer, head, frozenset(stem(w) for w in words(question))) if head else ()
-        return named[0] if named else _named_again(question, answer)
+        near = new_names_near(answer, head, frozenset(stem(w) for w in words(question))) if head else ()
+        return near[0] if near else _named_again(question, answer)
     return ""
 
 
@@ -133,16 +108,16 @@ def _named_again(question: str, answer: str) -> str:
     noun that follows it in the question: "who killed *wagner mercenaries*" answered "... group *Wagner* ..." gives
     "Wagner mercenaries"."""
     question_words = words(question)
-    names = [(name, {stem(w) for w in name.split()}) for name in _names(answer)]
+    names = [(name, {stem(w) for w in name.split()}) for name in phrases(answer)]
     for i, word in enumerate(question_words):  # the question's first name, as it reads: its subject
         if word in STOPWORDS:
             continue
         word_stem = stem(word)
-        named = next((name for name, name_stems in names if word_stem in name_stems), "")
-        if named:
+        found = next((name for name, name_stems in names if word_stem in name_stems), "")
+        if found:
             noun = question_words[i + 1] if i + 1 < len(question_words) else ""
             plural = re.fullmatch(r"[a-z]+s", noun) and noun not in STOPWORDS
-            return f"{named} {noun}" if plural else named
+            return f"{found} {noun}" if plural else found
     return ""
 
 
@@ -164,11 +139,9 @@ def _counted(history: Sequence[Turn]) -> str:
 
 def _place(history: Sequence[Turn]) -> str:
     for turn in reversed(history):
-        places = re.findall(
-            r"\b(?:in|at|to|from|near)\s+((?:the\s+)?[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*)", turn["content"]
-        )
-        if places:
-            return places[-1]
+        found = places(turn["content"])
+        if found:
+            return found[-1]
     return ""
 
 
@@ -211,7 +184,7 @@ def condense(question: str, history: Sequence[Turn] | None) -> Condensed:
     # gave (what "he" or "there" may point at), never that answer's text. A self-contained question is
     # searched as typed.
     needs_history = rewritten or len(content_stems(out)) <= 2
-    context = " ".join([earlier_user, *_names(earlier_answer)]).strip() if needs_history else ""
+    context = " ".join([earlier_user, *phrases(earlier_answer)]).strip() if needs_history else ""
     own = set(content_stems(out))
     context_terms = [t for t in content_stems(context) if t not in own and not t.isdigit()]
     return Condensed(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from mali_qa.answer.citations import Embedder, MarkerStream, process_reply
+from mali_qa.answer.compose import abstain
 from mali_qa.answer.condense import Condensed, condense
-from mali_qa.answer.extractive import abstain
+from mali_qa.answer.engine import ModelFailure, Question, Retrieve
 from mali_qa.answer.llm import (
     REPLY_FACTOR,
     CallFailed,
@@ -25,7 +26,7 @@ from mali_qa.answer.llm import (
 )
 from mali_qa.answer.prompts import answer_messages, condense_messages
 from mali_qa.config import Settings
-from mali_qa.types import NO_ANSWER, Answer, Passage, Turn
+from mali_qa.types import NO_ANSWER, Answer, Turn
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -37,28 +38,20 @@ FALLBACK = "This answer comes from the offline engine."
 #: longer reply is off the rules (and checking it would take long); the offline engine answers instead.
 MAX_REPLY_CHARS = 8000
 
-#: The passages for a search text (the service's retrieval, at the question's top_k).
-Retrieve = Callable[[str], list[Passage]]
 
+class GenerativeEngine:
+    """The generative engine as an `Engine`: the model condenses (with history), the service retrieves, the
+    model answers from the numbered passages."""
 
-class ModelFailure(Exception):
-    """A model call failed. `notice` is the message for the user, free of any secret; `condensed` and
-    `passages` are what the offline answer should use when they were already made (else None), and
-    `streamed` says whether model text was already shown."""
+    name = "generative"
 
-    def __init__(
-        self,
-        notice: str,
-        *,
-        condensed: Condensed | None = None,
-        passages: list[Passage] | None = None,
-        streamed: bool = False,
-    ) -> None:
-        super().__init__(notice)
-        self.notice = notice
-        self.condensed = condensed
-        self.passages = passages
-        self.streamed = streamed
+    def __init__(self, settings: Settings, embed: Embedder | None = None, *, llm: LLM | None = None) -> None:
+        self.settings, self.embed, self.llm = settings, embed, llm
+
+    def stream(self, question: Question, retrieve: Retrieve) -> Iterator[str | Answer]:
+        return generative_stream(
+            self.settings, question.text, question.turns, retrieve, self.embed, llm=self.llm
+        )
 
 
 def generative_stream(

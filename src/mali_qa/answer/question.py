@@ -1,69 +1,21 @@
-"""What a question asks for: its kind of answer (date, number, person, place, list, reason), its parts, and
-detectors that tell whether a sentence holds that kind of answer."""
+"""What a question asks for: its kind of answer (date, number, person, place, list, reason), its parts, the
+noun naming what it asks for and the name it asks; `answer.kinds` tells whether a sentence holds that kind."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 
 from mali_qa import lexicon
-from mali_qa.text import content_stems, stem, stems_match
+from mali_qa.text import content_stems, stem
 
-# Month names and the abbreviations news style writes before a day, with their full stop ("Sept."),
-# weekday names: capitalized (data/months.txt, month_abbreviations.tsv, weekdays.txt).
-_MONTH = "(?:{})".format(
-    "|".join(
-        [re.escape(m.capitalize()) for m in lexicon.months()]
-        + [re.escape(a.capitalize() + ".") for a in lexicon.dated_month_abbreviations()]
-    )
-)
-_WEEKDAY = "(?:{})".format("|".join(re.escape(d.capitalize()) for d in lexicon.weekdays()))
-DATE_FULL = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}")
-DATE_TIME = re.compile(
-    rf"\b{_WEEKDAY}\b|\b\d{{1,2}}(?::\d\d)?\s*(?:a\.m\.|p\.m\.)|\b\d{{1,2}}:\d\d\s*GMT\b|\btoday\b", re.I
-)
-DATE_MONTH = re.compile(rf"\b{_MONTH}\b(?:\s+\d{{4}})?")
-DATE_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-DATE_RELATIVE = re.compile(
-    r"\b(?:last|next|this|previous|recent|late|early|end of)\s+(?:week|weeks|month|months|year|years|decade)\b|"
-    r"\b(?:yesterday|tomorrow|since)\b",
-    re.I,
-)
-# Number words, "one" to "several hundred" (data/number_words.tsv).
-_NUMBER_WORDS = "|".join(re.escape(w) for w in lexicon.number_words())
-NUMBER = re.compile(rf"\b\d[\d,.]*\b(?!\s*(?:GMT|a\.m|p\.m))|\b(?:{_NUMBER_WORDS})\b", re.I)
-DURATION = re.compile(
-    rf"\b(?:\d+|{_NUMBER_WORDS}|a|several|few)[- ](?:years?|months?|weeks?|days?|hours?|decades?)\b", re.I
-)
-MONEY = re.compile(
-    r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|francs|CFA|USD|EUR|rubles|roubles)\b|\b(?:dollars|euros|francs|rubles)\b",
-    re.I,
-)
-#: Someone named, or a role that stands for someone ("the army spokesman", "a Western security official"),
-#: or an organization's acronym ("JNIM").
-PERSON = re.compile(
-    r"\b(?:President|Minister|Colonel|Col\.|General|Gen\.|spokes(?:man|woman|person)|officials?|officers?|"
-    r"diplomats?|ministers?|presidents?|commanders?|leaders?|analysts?|residents?|ambassadors?|"
-    r"correspondents?|businessman|junta)\b|"
-    rf"\b(?!{_MONTH}\b|{_WEEKDAY}\b)[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?[A-Z][a-z]{{2,}}\b|"
-    r"\b[A-Z]{3,}\b"
-)
-#: A person's name: two or three capitalized words ("Emmanuel Macron", "Anne-Claire Legendre").
-NAME = re.compile(
-    rf"\b(?!{_MONTH}\b|{_WEEKDAY}\b|The\b|In\b|On\b)[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s+(?:[A-Z][a-z]+\s+)?"
-    r"[A-Z][a-z]{2,}\b"
-)
-PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z\-’']{2,}")
-REASON = re.compile(
-    r"\bto\s+[a-z]+\b|\bbecause\b|\bdue to\b|\bin order to\b|\bamid\b|\bin response\b|\bafter\b|\bfollowing\b|"
-    r"\bso that\b|\bas part of\b",
-    re.I,
-)
+_NAME_ASKED = re.compile(r"\b(?:name|names|named|called)\b", re.I)
 
 
 @dataclass(frozen=True)
 class QuestionPart:
+    """One part of a question: its text, the kind of answer it asks for, its content stems and more."""
+
     text: str
     kind: str
     terms: tuple[str, ...]
@@ -73,50 +25,66 @@ class QuestionPart:
     counted: str = ""  # the noun of "how many X"
     needs_name: bool = False  # "who is the president": a role will not do, a name is asked
     name_head: str = ""  # the noun whose name is asked ("the name of the *operation*"), as a stem
+    #: Whether it asks for a name ("what is the name of", "what was it called", "who"): set from the rest.
+    wants_name: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        asks = self.kind in ("person", "place") or bool(_NAME_ASKED.search(self.text))
+        object.__setattr__(self, "wants_name", asks)
+
+
+#: How a question's wording shows the kind of answer it asks for, tried in order on the lower-cased question:
+#: (pattern, kind, wants_full_date, wants_year); a question matching none is "generic".
+QUESTION_KINDS: tuple[tuple[re.Pattern[str], str, bool, bool], ...] = tuple(
+    (re.compile(pattern), kind, full, year)
+    for pattern, kind, full, year in (
+        (
+            r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b"
+            r"|\bwhat (?:did|does) .* (?:pay|cost)\b",
+            "money", False, False,
+        ),
+        (r"\b(?:what|which) (?:date|day)\b|\bon what date\b", "date", True, False),
+        (r"\b(?:what|which|in what) years?\b", "date", False, True),
+        (
+            r"\bhow long\b(?! ago)|\bfor how many (?:years|months|weeks|days)\b|\bover how many days\b",
+            "duration", False, False,
+        ),
+        (r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", "date", False, False),
+        (
+            r"\bhow (?:many|much|large|big|long|far|old|strong)\b"
+            r"|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b"
+            r"|\b(?:population|budget|salary|price|death toll|casualties|gdp)\b",
+            "number", False, False,
+        ),
+        (r"\bwhen\b", "date", False, False),
+        (
+            r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people"
+            r"|organizations)\b|\blist\b|\bname (?:the|all)\b",
+            "list", False, False,
+        ),
+        (
+            r"^\W*(?:who|whom|whose)\b"
+            r"|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b",
+            "person", False, False,
+        ),
+        (
+            r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b",
+            "place", False, False,
+        ),
+        (
+            r"^\W*why\b|\bwhat (?:is|was) the (?:reason|purpose|aim|goal)\b|\bfor what purpose\b",
+            "reason", False, False,
+        ),
+    )
+)  # fmt: skip
 
 
 def classify(question: str) -> tuple[str, bool, bool]:
     """(kind, wants_full_date, wants_year) of one question."""
     q = question.lower().strip()
-    if re.search(
-        r"\bhow much (?:money|cash)|\bhow much .*\b(?:pay|paid|cost|costs|spend|spent|earn)\b|\bwhat (?:did|does) .* (?:pay|cost)\b",
-        q,
-    ):
-        return "money", False, False
-    if re.search(r"\b(?:what|which) (?:date|day)\b|\bon what date\b", q):
-        return "date", True, False
-    if re.search(r"\b(?:what|which|in what) years?\b", q):
-        return "date", False, True
-    if re.search(
-        r"\bhow long\b(?! ago)|\bfor how many (?:years|months|weeks|days)\b|\bover how many days\b", q
-    ):
-        return "duration", False, False
-    if re.search(r"^\W*when\b|\b(?:what|which) (?:month|time)\b|\bhow long ago\b", q):
-        return "date", False, False
-    if re.search(
-        r"\bhow (?:many|much|large|big|long|far|old|strong)\b|\b(?:what|which) (?:number|percentage|share|proportion|amount|size)\b"
-        r"|\b(?:population|budget|salary|price|death toll|casualties|gdp)\b",
-        q,
-    ):
-        return "number", False, False
-    if re.search(r"\bwhen\b", q):
-        return "date", False, False
-    if re.search(
-        r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people|organizations)\b|\blist\b|\bname (?:the|all)\b",
-        q,
-    ):
-        return "list", False, False
-    if re.search(
-        r"^\W*(?:who|whom|whose)\b|\b(?:which|what) (?:person|official|leader|minister|president|spokes\w+|commander|man|woman)\b",
-        q,
-    ):
-        return "person", False, False
-    if re.search(
-        r"^\W*where\b|\b(?:which|what) (?:town|city|country|region|village|place|base|area|capital)\b", q
-    ):
-        return "place", False, False
-    if re.search(r"^\W*why\b|\bwhat (?:is|was) the (?:reason|purpose|aim|goal)\b|\bfor what purpose\b", q):
-        return "reason", False, False
+    for pattern, kind, full, year in QUESTION_KINDS:
+        if pattern.search(q):
+            return kind, full, year
     return "generic", False, False
 
 
@@ -184,127 +152,6 @@ def parts(question: str, *, keep_pointing: bool = False) -> list[QuestionPart]:
     return out
 
 
-#: Words for people under arms: "how many soldiers" is answered by "about 1,000 troops".
-PERSONNEL = frozenset(
-    stem(w)
-    for w in "soldier troop force personnel fighter mercenary paramilitary men people adviser advisor trainer "
-    "militia militiaman contingent".split()
-)
-
-
-@lru_cache(maxsize=65_536)
-def counts_head(sentence: str, head: str) -> bool:
-    """Whether a number in the sentence counts the question's head noun ("59 French soldiers")."""
-    target = stem(head)
-    group = PERSONNEL if target in PERSONNEL else frozenset({target})
-    tokens = re.findall(r"[\w’'\-,.]+", sentence)
-    for i, token in enumerate(tokens):
-        word = stem(token.strip(",."))
-        counted = word in group or any(stems_match(word, g) for g in group)
-        if counted and NUMBER.search(" ".join(tokens[max(0, i - 5) : i])):
-            return True
-    return False
-
-
-def kind_score(
-    kind: str,
-    sentence: str,
-    *,
-    full_date: bool = False,
-    year: bool = False,
-    counted: str = "",
-    needs_name: bool = False,
-    asked: frozenset[str] = frozenset(),
-) -> float:
-    """How well a sentence holds an answer of this kind, 0 (not at all) to 1; for "how many X", only a
-    number that counts X will do."""
-    if kind == "date":
-        if year:
-            return 1.0 if DATE_YEAR.search(sentence) else 0.0
-        if DATE_FULL.search(sentence):
-            return 1.0
-        if DATE_TIME.search(sentence):
-            return 0.5 if full_date else 0.9
-        if DATE_MONTH.search(sentence):
-            return 0.6
-        if DATE_YEAR.search(sentence):
-            return 0.4 if full_date else 0.6
-        return 0.25 if DATE_RELATIVE.search(sentence) else 0.0
-    if kind == "number":
-        numbers = [m.group(0) for m in NUMBER.finditer(sentence) if not DATE_YEAR.fullmatch(m.group(0))]
-        if counted and numbers:
-            return 1.0 if counts_head(sentence, counted) else 0.0  # a number, but of something else
-        return 1.0 if numbers else 0.0
-    if kind == "duration":
-        return 1.0 if DURATION.search(sentence) else 0.0
-    if kind == "money":
-        return 1.0 if MONEY.search(sentence) else 0.0
-    if kind == "person":
-        if not needs_name:
-            return 1.0 if PERSON.search(sentence) else 0.0
-        # a name the question does not already hold ("the French Foreign Ministry" answers no "who is")
-        return 1.0 if new_person_name(sentence, asked) else 0.0
-    if kind in ("place", "list"):
-        found = {m.group(0) for m in PROPER.finditer(sentence)}
-        if kind == "list":
-            return min(1.0, len(found) / 3)
-        return 1.0 if found else 0.0
-    if kind == "reason":
-        return 1.0 if REASON.search(sentence) else 0.3
-    return 0.5
-
-
-def new_person_name(sentence: str, asked: frozenset[str]) -> bool:
-    """Whether the sentence holds a person's name (two or three capitalized words) with a word the question
-    does not hold."""
-    return any(any(stem(word) not in asked for word in m.group(0).split()) for m in NAME.finditer(sentence))
-
-
-_NOT_NAMES = frozenset(lexicon.months()) | frozenset(lexicon.weekdays())
-#: How many words from the noun whose name is asked the name may stand ("the village *of* Djallo").
-NAME_REACH = 2
-
-
-@lru_cache(maxsize=20_000)
-def new_names_near(text: str, head: str, asked: frozenset[str]) -> tuple[str, ...]:
-    """The capitalized names of `text` (not a people, month or weekday, not `asked`) standing within
-    NAME_REACH words of the noun `head` when the text holds it ("Operation *Serval*")."""
-    words = re.findall(r"[\w’'\-]+", text)
-    demonyms = lexicon.word_map("demonyms")
-    names = [
-        i
-        for i, w in enumerate(words)
-        if i > 0
-        and w[:1].isupper()
-        and len(w) > 2
-        and w.lower() not in demonyms
-        and w.lower() not in _NOT_NAMES
-        and stem(w) not in asked
-    ]
-    heads = [i for i, w in enumerate(words) if head and stem(w) == head]
-    if heads:
-        names = [i for i in names if any(abs(i - h) <= NAME_REACH for h in heads)]
-    return tuple(words[i] for i in names)
-
-
-@lru_cache(maxsize=65_536)
-def part_kind_score(part: QuestionPart, sentence: str) -> float:
-    """`kind_score` of a sentence for what one question part asks."""
-    return kind_score(
-        part.kind,
-        sentence,
-        full_date=part.wants_full_date,
-        year=part.wants_year,
-        counted=part.counted,
-        needs_name=part.needs_name,
-        asked=frozenset(part.terms),
-    )
-
-
-#: Kinds whose answer must be in the sentence: without one, the sentence cannot answer.
-STRICT_KINDS = frozenset({"date", "duration", "number", "money", "person"})
-
-
 _HEAD = re.compile(
     r"\b(?:(?:what|which) (?:is|was|are|were) the (?:number|amount|size) of (?:the |a |an )?"
     r"|how (?:much|many) |who (?:is|was|are|were) the "
@@ -359,12 +206,10 @@ _NAME_OF = re.compile(
     r"|^\W*(?:what|how)(?: is| was| are| were|[’']?s) (?:the |a |an )?(.+?) called\b",
     re.I,
 )
-#: Words that end the noun phrase of "the name of the French operation *in* Mali".
-_PHRASE_END = frozenset(
-    "who whom that which whose where when in at on of for from with by near during after before to is was are "
-    "were has have had did does do will would could can led run used behind".split()
-)
-_POINTERS = frozenset("it that this these those its their his her".split())
+#: Words that end the noun phrase of "the name of the French operation *in* Mali" (data/phrase_ends.txt).
+_PHRASE_END = frozenset(lexicon.word_list("phrase_ends"))
+#: Words that point back at something named before (data/pointers.txt).
+_POINTERS = frozenset(lexicon.word_list("pointers"))
 #: Nouns for a person's role (data/person_roles.txt), as stems.
 PERSON_ROLES = frozenset(stem(w) for w in lexicon.word_list("person_roles"))
 
@@ -386,7 +231,8 @@ def name_phrase(question: str) -> list[str]:
     return phrase
 
 
-_DETERMINERS = frozenset("the a an his her its their this that these those".split())
+#: Determiners (data/determiners.txt).
+_DETERMINERS = frozenset(lexicon.word_list("determiners"))
 
 
 def _modifier_verb(word: str, following: list[str]) -> bool:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mali_qa import cache
 from mali_qa.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from mali_qa.errors import ConfigError
 
@@ -157,7 +157,7 @@ class Scorer:
         path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
 
 
-@cache
+@cache.memo()
 def shipped_scorer() -> Scorer:
     """The weights shipped in the package (`mali_qa/data/scorer.json`)."""
     text = resources.files("mali_qa").joinpath("data").joinpath("scorer.json").read_text(encoding="utf-8")

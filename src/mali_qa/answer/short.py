@@ -6,31 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mali_qa.answer.features import wants_name
-from mali_qa.answer.question import (
-    DATE_FULL,
-    DATE_MONTH,
-    DATE_RELATIVE,
-    DATE_TIME,
-    DATE_YEAR,
-    DURATION,
-    MONEY,
-    NAME,
-    NUMBER,
-    PROPER,
-    QuestionPart,
-)
+from mali_qa.answer.kinds import DATE_RELATIVE, DATE_TIME, GENERIC, KINDS, NAMED
+from mali_qa.answer.question import QuestionPart
 from mali_qa.text import stem
 
-#: Where each kind of question finds its answer, best pattern first.
-_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
-    "date": (DATE_FULL, DATE_MONTH, DATE_YEAR, DATE_TIME, DATE_RELATIVE),
-    "duration": (DURATION,),
-    "money": (MONEY,),
-    "number": (NUMBER,),
-    "person": (NAME, PROPER),
-    "place": (PROPER,),
-}
 #: Said of a date the articles give only as a weekday or a relative time.
 NO_CALENDAR_DATE = "the articles give no calendar date"
 
@@ -48,7 +27,7 @@ class Short:
 def short_answer(part: QuestionPart, sentence: str, offset: int) -> Short | None:
     """The exact answer inside `sentence` (which starts at article offset `offset`), or None."""
     asked = set(part.terms)
-    patterns = _PATTERNS.get(part.kind) or ((NAME, PROPER) if wants_name(part) else ())
+    patterns = KINDS.get(part.kind, GENERIC).exact or (NAMED if part.wants_name else ())
     for pattern in patterns:
         for match in pattern.finditer(sentence):
             words = re.findall(r"[\w’'\-]+", match.group(0))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
+from mali_qa import cache
 from mali_qa.text import stems_match
 
 #: Weight of a question word that no article uses: often a paraphrase, sometimes the very thing asked.
@@ -15,7 +15,7 @@ MIN_TERM_WEIGHT = 0.5
 TERMS_KEPT = 100_000
 
 
-@lru_cache(maxsize=500_000)
+@cache.memo(maxsize=500_000)
 def _match(term: str, word_stem: str) -> bool:
     return stems_match(term, word_stem)
 
@@ -61,7 +61,7 @@ class Vocabulary:
     def weight(self, term: str) -> float:
         """IDF of the term; a word no article uses weighs ABSENT_TERM_WEIGHT: questions paraphrase, so one
         unknown verb must not sink an answerable question (unknown names and answer classes are caught
-        before, by `ExtractiveEngine.unknown_names` and `missing_head`)."""
+        before, by `reading.unknown_names` and `reading.missing_head`)."""
         found = self._weights.get(term)
         if found is None:
             df = self.frequency(term)

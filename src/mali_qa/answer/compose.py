@@ -1,0 +1,111 @@
+"""Composing an answer, for every engine: the chosen sentences in reading order, each with its passage's [n]
+marker, within the word budgets; the short answer inside the best one; or the abstention (NO_ANSWER)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from mali_qa.answer.candidates import Candidate
+from mali_qa.answer.condense import Condensed
+from mali_qa.answer.question import QuestionPart
+from mali_qa.answer.short import short_answer
+from mali_qa.text import word_count
+from mali_qa.types import NO_ANSWER, Answer, Citation, Passage
+
+#: A runner-up sentence is quoted only while the answer stays within this many words.
+RUNNER_UP_WORDS = 70
+#: A list may run longer, to name more of its items.
+LIST_WORD_BUDGET = 90
+#: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
+WORD_BUDGET = 75
+HARD_WORD_LIMIT = 100
+
+
+def same(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
+    """Whether the sentence is already chosen."""
+    return any(c.passage.article_id == cand.passage.article_id and c.start == cand.start for c in chosen)
+
+
+def words_of(chosen: Sequence[Candidate]) -> int:
+    """The words of the chosen sentences."""
+    return sum(word_count(c.text) for c in chosen)
+
+
+def abstain(condensed: Condensed, passages: Sequence[Passage]) -> Answer:
+    """The answer that says the articles don't say (NO_ANSWER), with what was retrieved."""
+    return Answer(
+        text=NO_ANSWER, answered=False, citations=[], query=condensed.search_text, retrieved=list(passages)
+    )
+
+
+def passage_citation(passage: Passage, **quote: int | str) -> Citation:
+    """The citation of a passage, with the quote of it (`quote`, `quote_start`, `quote_end`) when given."""
+    return Citation(
+        source=passage.article_id,
+        title=passage.title,
+        text=passage.text,
+        score=passage.score,
+        start=passage.start,
+        end=passage.end,
+        date=passage.date,
+        outlet=passage.outlet,
+        **quote,  # type: ignore[arg-type]
+    )
+
+
+def compose(
+    condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage], *, best_first: bool = False
+) -> Answer:
+    """Sentences in reading order per article (after the first chosen one, when `best_first`), each followed
+    by its passage's [n]; numbers in order of use."""
+    first_seen: dict[str, int] = {}
+    for c in chosen:
+        first_seen.setdefault(c.passage.article_id, len(first_seen))
+    lead = chosen[:1] if best_first else []
+    ordered = lead + sorted(chosen[len(lead) :], key=lambda c: (first_seen[c.passage.article_id], c.start))
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    pieces: list[str] = []
+    budget = HARD_WORD_LIMIT
+    for c in ordered:
+        if budget <= 5:
+            break
+        if c.passage.id not in numbers:
+            numbers[c.passage.id] = len(numbers) + 1
+            citations.append(passage_citation(c.passage, quote=c.text, quote_start=c.start, quote_end=c.end))
+        sentence = _trim(c.text, budget - 1)
+        budget -= word_count(sentence)
+        pieces.append(f"{sentence} [{numbers[c.passage.id]}]")
+    return Answer(
+        text=" ".join(pieces),
+        answered=True,
+        citations=citations,
+        query=condensed.search_text,
+        retrieved=list(passages),
+    )
+
+
+def with_short(answer: Answer, part: QuestionPart, best: Candidate) -> Answer:
+    """The answer with its short form (and the offsets of it in the citation of the best sentence)."""
+    short = short_answer(part, best.text, best.start)
+    if short is None:
+        return answer
+    answer.short = short.shown
+    answer.citations = [
+        replace(c, answer_start=short.start, answer_end=short.end)
+        if c.source == best.passage.article_id and c.start <= short.start and short.end <= c.end
+        else c
+        for c in answer.citations
+    ]
+    return answer
+
+
+def _trim(text: str, limit: int) -> str:
+    """A verbatim prefix of `text` of at most `limit` words, cut after a clause where possible."""
+    tokens = text.split()
+    if len(tokens) <= limit:
+        return text
+    cut = " ".join(tokens[:limit])
+    comma = cut.rfind(",")
+    return (cut[:comma] if comma > len(cut) // 2 else cut) + " …"
