@@ -3,7 +3,6 @@ the page's own style and script (clickable [n] markers, the copy button, no deve
 
 from __future__ import annotations
 
-import functools
 import sys
 import traceback
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from mali_qa import cache
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
 from mali_qa.types import Article
@@ -156,7 +156,7 @@ def outlet_of(article_id: str, outlet: str, settings: Settings) -> str:
     return display_outlet(outlet, raw_text(article_id, settings)) if outlet else ""
 
 
-@functools.lru_cache(maxsize=256)
+@cache.memo(maxsize=256)
 def _read_raw(path: str, mtime_ns: int, size: int) -> str:
     if size > MAX_RAW_BYTES:
         return ""

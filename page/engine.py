@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import Future
 
-from mali_qa.config import Settings
+from mali_qa.config import WARM_UP_QUESTION, Settings
 
 #: The server log's line for each load (benchmarks/page_latency.py counts them: reruns must not reload).
 LOAD_LINE = "mali-qa page: loaded the index and model"
@@ -60,7 +60,9 @@ def _load(settings: Settings, future: Future[float]) -> None:
     try:
         from mali_qa.service import ask_stream  # the heavy imports: llama-index, chromadb, onnxruntime
 
-        for _ in ask_stream("Mali", settings=settings):  # loads (or first builds) the index, warms the model
+        for _ in ask_stream(
+            WARM_UP_QUESTION, settings=settings
+        ):  # loads (or first builds) the index, warms the model
             pass
     except BaseException as exc:  # handed to whoever waits: the page shows it
         future.set_exception(exc)

@@ -9,8 +9,7 @@ from pathlib import Path
 from mali_qa import cache, service, text
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mali_qa"
-#: Modules other work owns, whose caches are still their own (listed in the architecture notes).
-NOT_YET = ("answer/llm.py", "answer/spelling.py", "ingest/", "search/")
+ROOT = PACKAGE.parents[1]
 
 
 def _bare_caches(path: Path) -> list[str]:
@@ -32,12 +31,11 @@ def _bare_caches(path: Path) -> list[str]:
 
 
 def test_no_bare_lru_cache_outside_the_registry() -> None:
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "page").glob("*.py"), ROOT / "app.py"]
     offenders = {
-        str(path.relative_to(PACKAGE)): bare
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if path.name != "cache.py"
-        and not str(path.relative_to(PACKAGE)).startswith(NOT_YET)
-        and (bare := _bare_caches(path))
+        str(path.relative_to(ROOT)): bare
+        for path in sorted(files)
+        if path != PACKAGE / "cache.py" and (bare := _bare_caches(path))
     }
     assert not offenders, f"use mali_qa.cache.memo (reset() clears it) instead of: {offenders}"
 

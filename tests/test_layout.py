@@ -240,6 +240,8 @@ PAGE_SURFACE = {
     "mali_qa.types",
     "mali_qa.service",
     "mali_qa.library",
+    "mali_qa.cache",  # the one cache registry, which reset() clears
+    "mali_qa.names",  # the one name detector, which the page's suggestions use too
 }
 
 

@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mali_qa.errors import ConfigError
 
+#: The question each face asks once at start-up to load the index and warm the model (the page, the HTTP
+#: service, `mali-qa eval`), and the loader's probe of a freshly loaded BM25 index.
+WARM_UP_QUESTION = "What are these articles about?"
+
 
 def project_root() -> Path:
     """The checkout holding `seeds/` (editable install), else the current folder."""
@@ -41,7 +45,7 @@ class Settings(BaseSettings):
     )
     vectorstore_dir: Path = Field(
         default_factory=lambda: project_root() / "vectorstore",
-        description="Folder of the local index (Chroma, BM25, docstore)",
+        description="Folder of the local index (Chroma, BM25, articles, manifest)",
     )
     collection: str = Field(default="mali_qa", description="Chroma collection name")
     top_k: int = Field(default=14, ge=1, le=50, description="Passages retrieved per question (1-50)")

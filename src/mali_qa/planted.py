@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
-from mali_qa import lexicon
+from mali_qa import cache, lexicon
 
 #: Letters of other scripts drawn like Latin ones ("Ignоre" with a Cyrillic о), mapped to the Latin letter.
 _LOOK_ALIKES = str.maketrans(
@@ -33,7 +32,7 @@ def _alternation(name: str) -> str:
     return "|".join(sorted((re.escape(w) for w in lexicon.word_list(name)), key=len, reverse=True))
 
 
-@lru_cache(maxsize=1)
+@cache.memo(maxsize=1)
 def _patterns() -> re.Pattern[str]:
     override = _alternation("planted_override_verbs")  # ignore, disregard, ignorez, oubliez, ignoriere ...
     rules = _alternation("planted_rule_nouns")  # instructions, prompt, consignes, anweisungen ...

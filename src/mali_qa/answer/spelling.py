@@ -39,7 +39,7 @@ class Speller:
 
     def __init__(self, counts: Counter[str], known: frozenset[str] = frozenset()) -> None:
         self.counts = counts
-        self.known = known  # words of English, never repaired (`ingest.minilm.english_words`)
+        self.known = known  # words of English, never repaired (`store.minilm.english_words`)
         self.stems = {stem(w) for w in counts}
         self._by_delete: dict[str, list[str]] = {}
         for word in counts:

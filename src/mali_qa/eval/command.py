@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mali_qa.config import WARM_UP_QUESTION
 from mali_qa.errors import InvalidQuestionError, MaliQAError
 from mali_qa.eval.gold import GoldItem, load_gold
 from mali_qa.eval.scoring import aggregate, aggregate_by_type, gate, score_item
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from mali_qa.config import Settings
 
 #: Asked once before the timed run, so that loading the index is not counted as an item's latency.
-WARM_UP = "What are these articles about?"
 
 AskFn = Callable[..., Answer]
 
@@ -103,7 +103,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     top_k = args.top_k or settings.top_k
     engine = "openai" if settings.use_generative else "offline"
     start = time.perf_counter()
-    service.ask(WARM_UP, settings=settings, top_k=top_k)  # loads the index and model: not an item's latency
+    service.ask(
+        WARM_UP_QUESTION, settings=settings, top_k=top_k
+    )  # loads the index and model: not an item's latency
     first_answer_s = round(time.perf_counter() - start, 2)
     results = run_items(items, service.ask, progress=not args.quiet, settings=settings, top_k=top_k)
     report = build_report(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from mali_qa import cache
-from mali_qa.config import Settings
+from mali_qa.config import WARM_UP_QUESTION, Settings
 from mali_qa.errors import IndexUnavailableError, IngestLockedError, MaliQAError
 from mali_qa.search.lexical import Bm25Index
 from mali_qa.search.vectors import ChromaSearch, MemorySearch, StoredPassage, VectorSearch
@@ -108,7 +108,7 @@ class IndexState:
             raise IndexUnavailableError(
                 f"the BM25 index {self.paths.bm25} does not hold the {self.n_passages} passages: {REBUILD_HINT}"
             )
-        bm25.search("mali", 1)  # a damaged part fails here, not in the middle of a question
+        bm25.search(WARM_UP_QUESTION, 1)  # a damaged part fails here, not in the middle of a question
         return bm25
 
     def _vector_search(self) -> VectorSearch:

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mali_qa.config import Settings
+from mali_qa.config import WARM_UP_QUESTION, Settings
 from mali_qa.errors import IndexUnavailableError, InvalidQuestionError, MaliQAError
 from mali_qa.library import get_article, index_info, list_articles
 from mali_qa.server.schemas import (
@@ -41,7 +41,6 @@ from mali_qa.types import Answer, Turn
 log = logging.getLogger("mali_qa.server")
 
 #: Asked once at start-up, so that the first client does not wait for the index and the model to load.
-WARM_UP = "What are these articles about?"
 
 
 #: The token scheme as /docs shows it (the check itself is `TokenCheck`, which also covers no token).
@@ -140,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             for engine_settings in engines.by_model.values():
                 pipeline_for(engine_settings)
-            ask(WARM_UP, settings=engines.by_model[OFFLINE_MODEL])
+            ask(WARM_UP_QUESTION, settings=engines.by_model[OFFLINE_MODEL])
         except MaliQAError as exc:  # /health says so, and every answer is a 503 naming the fix
             log.error("the index could not be loaded: %s", exc)
 

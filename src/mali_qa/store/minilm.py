@@ -4,7 +4,6 @@ new process loads only what it needs. `store.embed` wraps it for llama-index."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -32,7 +31,7 @@ def bundled_model_path() -> Path:
     return Path(get_model_path())
 
 
-@functools.cache
+@cache.memo()
 def english_words() -> frozenset[str]:
     """The whole words of English in the bundled model's word-piece vocabulary (about 22,000: "currency",
     "paying"), which typo repair leaves alone; empty when the model's package is missing."""
