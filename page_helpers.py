@@ -403,10 +403,13 @@ def question_for(messages: Sequence[Mapping[str, Any]], message_id: str) -> str:
 
 
 def engine_lines(settings: Settings) -> list[str]:
-    """How the sidebar describes the answer engine; never includes the API key."""
+    """How the sidebar describes the answer engine (plain text: the sidebar escapes it); never the API key,
+    nor the credentials, path or query of the server's URL (`server_label`)."""
     if settings.use_generative:
-        server = settings.openai_base_url or "api.openai.com (OpenAI)"
-        return [f"Generative: `{settings.chat_model}`", f"Server: {server}"]
+        from mali_qa.answer.llm import server_label
+
+        server = server_label(settings) if settings.openai_base_url else "api.openai.com (OpenAI)"
+        return [f"Generative: {settings.chat_model}", f"Server: {server}"]
     return ["Offline: extractive, every sentence a verbatim quote from the articles"]
 
 
