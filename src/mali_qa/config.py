@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     server_cors_origins: str = Field(
         default="", description="Comma-separated origins allowed to call `mali-qa serve` from a browser"
     )
+    server_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated Host names `mali-qa serve` answers besides loopback ones (localhost, "
+        "127.0.0.1, [::1]); * for any. Empty: loopback only without a token, any name with one",
+    )
 
     def __init__(self, **values: Any) -> None:
         try:
