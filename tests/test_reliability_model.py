@@ -35,7 +35,8 @@ pytestmark = pytest.mark.integration
 #: sends the headers of a stream, then an empty chunk every PERIOD seconds and never a word; `drip` sends
 #: one word every PERIOD seconds, forever; `replay` sends what the JSON file SCRIPT holds: for a streamed
 #: request its raw `frames` (latin-1 text: any bytes, valid SSE or not), then the end of the body, or with
-#: `endless` one word every PERIOD seconds for ever; for any other request a completion of its `text`.
+#: `endless` its `word` (default "Wagner ") every PERIOD seconds for ever; for any other request a completion
+#: of its `text`.
 #: When a connection it writes to was closed by the client it prints `CLOSED <seconds since the request>`.
 SERVER = r"""
 import json, socket, sys, threading, time
@@ -78,7 +79,7 @@ def replay(conn, body):
     for frame in reply["frames"]:
         send(conn, frame.encode("latin-1"))
     while reply.get("endless"):
-        send(conn, chunk({"content": "Wagner "}))
+        send(conn, chunk({"content": reply.get("word", "Wagner ")}))
         time.sleep(period)
     conn.sendall(b"0\r\n\r\n")
 def serve(conn):

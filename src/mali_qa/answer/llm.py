@@ -347,7 +347,11 @@ def _wait(state: Any) -> float:
 
     exc = state.outcome.exception() if state.outcome else None
     asked = _retry_after(exc.response.headers) if isinstance(exc, openai.APIStatusError) else None
-    return asked if asked is not None else float(wait_exponential_jitter(multiplier=0.4, max=8.0, jitter=0.2)(state))
+    return (
+        asked
+        if asked is not None
+        else float(wait_exponential_jitter(multiplier=0.4, max=8.0, jitter=0.2)(state))
+    )
 
 
 def _finish_reason(raw: Any) -> str | None:

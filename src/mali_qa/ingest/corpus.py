@@ -33,7 +33,10 @@ class Corpus:
 
 
 def _decode(data: bytes, name: str, corpus: Corpus) -> str | None:
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte order mark (Windows Notepad's "Unicode")
+    if data[:2] in (
+        b"\xff\xfe",
+        b"\xfe\xff",
+    ):  # UTF-16 with its byte order mark (Windows Notepad's "Unicode")
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:

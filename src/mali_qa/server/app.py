@@ -6,6 +6,7 @@ away stops its model call; a stream that fails ends with an error event and `[DO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -246,7 +247,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
 
-    @v1.post("/chat/completions", summary="OpenAI chat completion, with `citations` and `answered`")
+    @v1.post(
+        "/chat/completions",
+        summary="OpenAI chat completion, with `citations`, `answered` and `unsupported` (sentences no cited "
+        "passage supports)",
+    )
     async def chat_completions(body: ChatRequest, request: Request) -> Any:
         chosen = engines.settings_for(body.model)
         try:
@@ -314,6 +319,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gone.set()
             slot.release()
+            with contextlib.suppress(ValueError):  # still running on a thread: it stops on `gone`
+                getattr(
+                    items, "close", lambda: None
+                )()  # the model call's generators end now, not at collection
         yield sse_event("[DONE]")
 
     @v1.post("/ask", summary="The Answer of `mali_qa.ask` as JSON")
