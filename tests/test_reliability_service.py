@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 import socket
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from test_generative import (  # noqa: F401 - fixtures
     KEY,
     QUESTION,
     Script,
+    error,
     first_sentence,
     gen_settings,
     quoting,
@@ -128,6 +130,41 @@ def test_a_lone_surrogate_from_the_model_is_answered_in_json_and_frees_the_slot(
     assert len(script.requests) == 6  # one model call an answer, and the rewrite of the follow-up
     follow_up = strict_json(replies[4].content)
     assert follow_up["model"] == "test-model" and "Wagner arrive" in follow_up["query"]
+
+
+# -- issue 25 item 5: tenacity's retries inside the deadline, cut short when the caller goes ---------------
+
+
+def test_a_retry_after_past_the_deadline_is_not_waited_for(
+    serve: Callable[..., Script],  # noqa: F811
+    gen_settings: Settings,  # noqa: F811
+) -> None:
+    """Kept from the hand-written loop: a Retry-After that ends past the first-words deadline (5 s) ends the
+    call at once, and the offline engine answers."""
+    script = serve(error(503, headers={"retry-after": "30"}), reply(quoting(1)))
+    start = time.monotonic()
+    answer = api.ask(QUESTION, settings=gen_settings)
+    assert time.monotonic() - start < 3.0 and len(script.requests) == 1
+    assert answer.engine == "offline" and "HTTP 503" in answer.notice and "with no retry" in answer.notice
+
+
+def test_a_caller_that_goes_away_cuts_the_wait_between_retries(
+    serve: Callable[..., Script],  # noqa: F811
+    gen_settings: Settings,  # noqa: F811
+) -> None:
+    script = serve(error(503, headers={"retry-after": "3"}), reply(quoting(1)))
+    gone = threading.Event()
+    threading.Timer(0.5, gone.set).start()
+    token = llm.cancel_on.set(gone)
+    start = time.monotonic()
+    try:
+        with pytest.raises(llm.Cancelled):
+            api.ask(QUESTION, settings=gen_settings.with_(timeout=10.0))
+    finally:
+        llm.cancel_on.reset(token)
+    assert time.monotonic() - start < 1.5
+    time.sleep(3.0)
+    assert len(script.requests) == 1  # the retry that was waiting never went out
 
 
 # -- finding 4: the model call ends with its reader, and never reads past the deadline --------------------

@@ -38,7 +38,7 @@ REPLY_FACTOR = 2.0
 
 _lock = threading.Lock()
 _llms: dict[tuple[Settings, int | None], LLM] = cache.register("chat model clients")
-_local = threading.local()  # the deadline of the model call running on this thread, if any
+_local = threading.local()  # the deadline and the HTTP responses of the model call on this thread, if any
 #: Set by a face (the HTTP service) whose client went away: the model calls of that request stop.
 cancel_on: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
     "mali_qa_cancel_model_calls", default=None
@@ -150,7 +150,7 @@ def server_label(settings: Settings) -> str:
 def get_llm(settings: Settings, *, client_retries: int | None = None) -> LLM:
     """One chat model client per settings, shared by every question of the process. The openai client
     retries `client_retries` times (default MALI_QA_MAX_RETRIES); answers pass 0 and retry through
-    `model_reply`, within the deadline."""
+    `model_reply` (tenacity), within the deadline."""
     with _lock:
         llm = _llms.get((settings, client_retries))
         if llm is None:
