@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date as Date
 
-from mali_qa.config import Settings
+from mali_qa.config import Settings, server_label
 from mali_qa.types import Answer
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
@@ -52,8 +52,9 @@ def copy_text(answer: Answer) -> str:
 
 
 def engine_lines(settings: Settings) -> list[str]:
-    """How the sidebar describes the answer engine; never includes the API key."""
+    """How the sidebar describes the answer engine (plain text: the sidebar escapes it); never the API key,
+    nor the credentials, path or query of the server's URL (`server_label`)."""
     if settings.use_generative:
-        server = settings.openai_base_url or "api.openai.com (OpenAI)"
-        return [f"Generative: `{settings.chat_model}`", f"Server: {server}"]
+        server = server_label(settings) if settings.openai_base_url else "api.openai.com (OpenAI)"
+        return [f"Generative: {settings.chat_model}", f"Server: {server}"]
     return ["Offline: extractive, every sentence a verbatim quote from the articles"]

@@ -5,6 +5,7 @@ one that echoes the key split across chunks, one that sends a megabyte. MALI_QA_
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 import threading
@@ -32,23 +33,70 @@ pytestmark = pytest.mark.integration
 
 #: A model server on 127.0.0.1 that misbehaves as told: `hang` accepts and never answers; `keepalive`
 #: sends the headers of a stream, then an empty chunk every PERIOD seconds and never a word; `drip` sends
-#: one word every PERIOD seconds, forever.
+#: one word every PERIOD seconds, forever; `replay` sends what the JSON file SCRIPT holds: for a streamed
+#: request its raw `frames` (latin-1 text: any bytes, valid SSE or not), then the end of the body, or with
+#: `endless` its `word` (default "Wagner ") every PERIOD seconds for ever; for any other request a completion
+#: of its `text`.
+#: When a connection it writes to was closed by the client it prints `CLOSED <seconds since the request>`.
 SERVER = r"""
 import json, socket, sys, threading, time
 mode, port, period = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+script = sys.argv[4] if len(sys.argv) > 4 else ""
 def chunk(delta):
     data = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
     return ("data: " + json.dumps(data) + "\n\n").encode()
+def request_body(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = conn.recv(65536)
+        if not part:
+            return data
+        data += part
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        part = conn.recv(65536)
+        if not part:
+            break
+        body += part
+    return body
+def send(conn, data):
+    conn.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+def replay(conn, body):
+    reply = json.load(open(script))
+    if b'"stream":true' not in body.replace(b" ", b""):
+        data = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": reply["text"]}, "finish_reason": "stop"}]})
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                     % (len(data.encode()), data.encode()))
+        return
+    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+    for frame in reply["frames"]:
+        send(conn, frame.encode("latin-1"))
+    while reply.get("endless"):
+        send(conn, chunk({"content": reply.get("word", "Wagner ")}))
+        time.sleep(period)
+    conn.sendall(b"0\r\n\r\n")
 def serve(conn):
-    conn.recv(65536)
+    start = time.monotonic()
+    body = request_body(conn)
     if mode == "hang":
         time.sleep(3600)
-    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-    while True:
-        body = chunk({} if mode == "keepalive" else {"content": "Wagner "})
-        conn.sendall(b"%x\r\n%s\r\n" % (len(body), body))
-        time.sleep(period)
+    try:
+        if mode == "replay":
+            replay(conn, body)
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        while True:
+            send(conn, chunk({} if mode == "keepalive" else {"content": "Wagner "}))
+            time.sleep(period)
+    except OSError:
+        print("CLOSED %.2f" % (time.monotonic() - start), flush=True)
 server = socket.create_server(("127.0.0.1", port))
 print("READY", flush=True)
 while True:
@@ -57,13 +105,32 @@ while True:
 """
 
 
-def start_server(mode: str, period: float = 1.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(mode: str, period: float = 1.0, script: str = "") -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, mode, str(port), str(period)], stdout=subprocess.PIPE
+        [sys.executable, "-c", SERVER, mode, str(port), str(period), script],
+        stdout=subprocess.PIPE,
+        bufsize=0,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"READY"
     return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def closed_within(proc: subprocess.Popen[bytes], seconds: float) -> float | None:
+    """Seconds after its request at which the server of `start_server` saw a connection closed by its
+    client, if it says so within `seconds`; else None."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], seconds)
+    if not ready:
+        return None
+    line = proc.stdout.readline().decode().split()  # unbuffered: one line, never more
+    return float(line[1]) if line[:1] == ["CLOSED"] else None
+
+
+def drain(proc: subprocess.Popen[bytes]) -> None:
+    """Forget what the server of `start_server` said so far."""
+    while closed_within(proc, 0.05) is not None:
+        pass
 
 
 def timed_ask(settings: Settings, bound: float, **kwargs: Any) -> tuple[Answer, float]:

@@ -285,6 +285,6 @@ def test_without_a_token_a_request_through_another_address_gets_403() -> None:
 
     app = create_app(settings())
     assert _get(app, "http://127.0.0.1", "/v1/models").status_code == 200
-    refused = _get(app, "http://10.0.0.5", "/v1/models")
+    refused = _get(app, "http://10.0.0.5", "/v1/models", host="127.0.0.1")  # reached through 10.0.0.5
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "loopback_only"

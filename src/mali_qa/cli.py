@@ -1,4 +1,5 @@
-"""The `mali-qa` command: ingest, ask, chat, eval and serve; errors become one line and a non-zero exit."""
+"""The `mali-qa` command: ingest, ask, chat, eval and serve; errors become one line and a non-zero exit, and
+nothing it prints can drive the terminal (escape sequences and control characters are stripped)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import errno
 import json
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -24,6 +26,28 @@ CHAT_HELP = """Commands:
   /new    start a new conversation (asks first)
   /quit   leave (or Ctrl-D)
 Anything else is a question about the articles; follow-up questions use the conversation so far."""
+
+
+#: What a terminal would act on rather than show: ESC sequences (CSI `ESC[2J`, OSC `ESC]52;c;...` up to BEL
+#: or ST, and the rest), C0 controls but tab and newline, DEL, C1 controls, and bidi overrides.
+_TERMINAL_CONTROL = re.compile(
+    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL/ST
+    r"|\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC ... ST
+    r"|\x1b[ -/]*[0-~]?"  # any other escape
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """`text` as a terminal should print it: every escape sequence and control character removed (tab and
+    newline kept), so that a model's reply or an article cannot retitle the window, clear the screen or set
+    the clipboard (OSC 52)."""
+    return _TERMINAL_CONTROL.sub("", text)
+
+
+def _say(*parts: Any, file: Any = None) -> None:
+    print(*(terminal_safe(str(part)) for part in parts), file=file)
 
 
 def _settings() -> Any:
@@ -46,8 +70,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         lock_wait=LOCK_GRACE_SECONDS,
     )
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(report.summary())
+        _say(f"warning: {warning}", file=sys.stderr)
+    _say(report.summary())
     return 0
 
 
@@ -55,17 +79,18 @@ def _print_answer(answer: Any, as_json: bool) -> None:
     if as_json:
         data = answer.to_dict()
         data.pop("retrieved", None)
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        text = json.dumps(data, ensure_ascii=False, indent=2)  # escapes C0 controls, not C1 ones
+        print(re.sub(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text))
         return
     if answer.short:  # the exact answer, in bold on a terminal, above the quotes
-        print(_bold(answer.short) + "\n")
-    print(answer.text)
+        print(_bold(terminal_safe(answer.short)) + "\n")
+    _say(answer.text)
     if answer.notice:
-        print(f"\n({answer.notice})")
+        _say(f"\n({answer.notice})")
     for i, c in enumerate(answer.citations, 1):
         where = ", ".join(x for x in (c.outlet, c.date) if x)
-        print(f"\n[{i}] {c.title}" + (f" ({where})" if where else "") + f" · {c.source}")
-        print(f"    {_quoted(c.quote or c.text)}")
+        _say(f"\n[{i}] {c.title}" + (f" ({where})" if where else "") + f" · {c.source}")
+        _say(f"    {_quoted(c.quote or c.text)}")
 
 
 def _bold(text: str) -> str:
@@ -112,12 +137,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 print("Kept the conversation.")
             continue
         if line.startswith("/"):
-            print(f"unknown command {line.split()[0]!r}: /help lists the commands")
+            _say(f"unknown command {line.split()[0]!r}: /help lists the commands")
             continue
         try:
             answer = ask(line, history=history)
         except MaliQAError as exc:
-            print(f"error: {exc}")
+            _say(f"error: {exc}")
             continue
         _print_answer(answer, False)
         history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer.text}]
@@ -202,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MaliQAError as exc:
         if debug:
             raise
-        print(f"mali-qa: error: {exc}", file=sys.stderr)
+        _say(f"mali-qa: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("mali-qa: interrupted", file=sys.stderr)

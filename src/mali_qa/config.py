@@ -6,6 +6,7 @@ import os
 import unicodedata
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import AliasGenerator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -17,6 +18,8 @@ from mali_qa.errors import ConfigError
 #: The question each face asks once at start-up to load the index and warm the model (the page, the HTTP
 #: service, `mali-qa eval`), and the loader's probe of a freshly loaded BM25 index.
 WARM_UP_QUESTION = "What are these articles about?"
+#: OpenAI's own API, when no OPENAI_BASE_URL is set.
+OPENAI_API_BASE = "https://api.openai.com/v1"
 
 
 def project_root() -> Path:
@@ -143,6 +146,11 @@ class Settings(BaseSettings):
     )
     server_cors_origins: str = Field(
         default="", description="Comma-separated origins allowed to call `mali-qa serve` from a browser"
+    )
+    server_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated Host names `mali-qa serve` answers besides loopback ones (localhost, "
+        "127.0.0.1, [::1]); * for any. Empty: loopback only without a token, any name with one",
     )
 
     def __init__(self, **values: Any) -> None:
@@ -273,3 +281,15 @@ def describe() -> list[tuple[str, str, str]]:
         )
         rows.append((_ENV[name], _SHOWN_DEFAULTS.get(name, default), info.description or ""))
     return rows
+
+
+def server_label(settings: Settings) -> str:
+    """Where the model lives, for messages: scheme, host and port only (never credentials or paths)."""
+    parts = urlsplit(settings.openai_base_url or OPENAI_API_BASE)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the host alone
+        port = None
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}" + (f":{port}" if port else "")

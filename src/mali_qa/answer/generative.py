@@ -22,10 +22,9 @@ from mali_qa.answer.llm import (
     ModelTimeout,
     get_llm,
     model_reply,
-    server_label,
 )
 from mali_qa.answer.prompts import answer_messages, condense_messages
-from mali_qa.config import Settings
+from mali_qa.config import Settings, server_label
 from mali_qa.types import NO_ANSWER, Answer, Turn
 
 if TYPE_CHECKING:

@@ -1,12 +1,13 @@
 """The chat model client: llama-index's OpenAI (OpenAI's API) or OpenAILike (any OpenAI-compatible server),
-built on first use, never at import; and `model_reply`, which holds a call to one deadline (retries with
-backoff included), a first-words deadline when streaming, and says when a stream was cut."""
+built on first use, never at import; and `model_reply`, which holds a call to one deadline (tenacity's
+retries with backoff included), a first-words deadline when streaming, says when a stream was cut, stops
+reading when its caller is cancelled (`cancel_on`), and cleans the model's text as it enters."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -14,16 +15,15 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from mali_qa import cache
-from mali_qa.config import Settings
+from mali_qa.config import OPENAI_API_BASE, Settings
+from mali_qa.sanitize import drop_invalid
 
 if TYPE_CHECKING:
     import httpx
     from llama_index.core.llms import LLM
 
-OPENAI_API_BASE = "https://api.openai.com/v1"
 #: Longest reply asked of a non-reasoning model (the prompt asks for under 100 words).
 MAX_REPLY_TOKENS = 300
 #: What llama-index's own `api_key` field holds: the real key lives only inside the openai client.
@@ -36,7 +36,17 @@ REPLY_FACTOR = 2.0
 
 _lock = threading.Lock()
 _llms: dict[tuple[Settings, int | None], LLM] = cache.register("chat model clients")
-_local = threading.local()  # the deadline of the model call running on this thread, if any
+_local = threading.local()  # the deadline and the HTTP responses of the model call on this thread, if any
+#: Set by a face (the HTTP service) whose client went away: the model calls of that request stop.
+cancel_on: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "mali_qa_cancel_model_calls", default=None
+)
+#: How often a wait for the model looks at `cancel_on`, in seconds.
+CANCEL_POLL_S = 0.2
+
+
+class Cancelled(BaseException):  # noqa: N818 - like asyncio.CancelledError, not an error of the call
+    """The caller went away (`cancel_on` was set): nobody reads the answer, so nothing falls back either."""
 
 
 class ModelTimeout(Exception):
@@ -115,17 +125,18 @@ def _hold_to_deadline(request: httpx.Request) -> None:
     }
 
 
-def server_label(settings: Settings) -> str:
-    """Where the model lives, for messages: scheme, host and port only (never credentials or paths)."""
-    parts = urlsplit(settings.openai_base_url or OPENAI_API_BASE)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+def _keep_response(response: httpx.Response) -> None:
+    """An httpx response hook: the model call on this thread keeps its responses, to close them itself
+    when it stops reading (closing llama-index's stream leaves the connection open until a GC cycle)."""
+    kept = getattr(_local, "responses", None)
+    if kept is not None:
+        kept.append(response)
 
 
 def get_llm(settings: Settings, *, client_retries: int | None = None) -> LLM:
     """One chat model client per settings, shared by every question of the process. The openai client
     retries `client_retries` times (default MALI_QA_MAX_RETRIES); answers pass 0 and retry through
-    `model_reply`, within the deadline."""
+    `model_reply` (tenacity), within the deadline."""
     with _lock:
         llm = _llms.get((settings, client_retries))
         if llm is None:
@@ -156,6 +167,8 @@ def build_llm(
     http_client = http_client or DefaultHttpxClient()
     if _hold_to_deadline not in http_client.event_hooks["request"]:
         http_client.event_hooks["request"].append(_hold_to_deadline)
+    if _keep_response not in http_client.event_hooks["response"]:
+        http_client.event_hooks["response"].append(_keep_response)
     client = SyncOpenAI(
         api_key=settings.openai_api_key.get_secret_value() or "no-key",
         base_url=base,
@@ -188,14 +201,15 @@ def build_llm(
 def model_reply(
     llm: LLM, messages: list[Any], settings: Settings, deadline: Deadline, *, stream: bool
 ) -> Iterator[str]:
-    """The model's reply text (in pieces when streaming). The call runs on a worker thread, retried with
-    backoff while the deadline allows; this generator never waits past the deadline. Raises ModelTimeout,
-    IncompleteReply (a stream that ended without a finish), or CallFailed with the last error."""
+    """The model's reply text (in pieces when streaming), cleaned of invalid Unicode and control characters.
+    The call runs on a worker thread, retried with backoff while the deadline allows; neither this generator
+    nor the worker waits or reads past the deadline. Raises ModelTimeout, IncompleteReply (a stream that
+    ended without a finish), CallFailed with the last error, or Cancelled when `cancel_on` is set."""
     box: queue.Queue[tuple[str, Any]] = queue.Queue()
-    cancel = threading.Event()
+    cancel, caller = threading.Event(), cancel_on.get()
     worker = threading.Thread(
         target=_attempts,
-        args=(llm, messages, settings, deadline, stream, box, cancel),
+        args=(llm, messages, settings, deadline, stream, box, (cancel, caller)),
         name="mali-qa-model-call",
         daemon=True,  # a server that never answers holds the thread until its own timeout, not the user
     )
@@ -204,13 +218,20 @@ def model_reply(
     try:
         while True:
             until = deadline.end if started else deadline.first
+            if caller is not None and caller.is_set():
+                raise Cancelled
+            left = until - time.monotonic()
             try:
-                kind, value = box.get(timeout=max(0.0, until - time.monotonic()))
+                kind, value = box.get(timeout=max(0.0, min(left, CANCEL_POLL_S) if caller else left))
             except queue.Empty:
+                if time.monotonic() < until:
+                    continue
                 raise ModelTimeout(first=not started) from None
             if kind == "text" and value:
-                started = True
-                yield value
+                text = drop_invalid(value)  # model text is input: lone surrogates, ESC, NUL go here
+                if text:
+                    started = True
+                    yield text
             elif kind == "finish":
                 finish = value
             elif kind == "error":
@@ -223,6 +244,10 @@ def model_reply(
         cancel.set()
 
 
+class _Stopped(Exception):
+    """The worker's wait between attempts was cut short: the reader went away."""
+
+
 def _attempts(
     llm: LLM,
     messages: list[Any],
@@ -230,47 +255,89 @@ def _attempts(
     deadline: Deadline,
     stream: bool,
     box: queue.Queue[tuple[str, Any]],
-    cancel: threading.Event,
+    cancels: tuple[threading.Event, threading.Event | None],
 ) -> None:
-    _local.until = deadline.first
-    retries = 0
-    try:
-        while not cancel.is_set():
-            sent = False
-            try:
-                if stream:
-                    replies = llm.stream_chat(messages)
-                    try:
-                        for chunk in replies:
-                            if cancel.is_set():
-                                return
-                            if chunk.delta:
-                                sent = True
-                                box.put(("text", chunk.delta))
-                            reason = _finish_reason(chunk.raw)
-                            if reason:
-                                box.put(("finish", reason))
-                    finally:
-                        getattr(replies, "close", lambda: None)()
-                else:
-                    box.put(("text", llm.chat(messages).message.content or ""))
-                box.put(("done", None))
+    """One model call on the worker thread, retried by tenacity: only errors that retrying may cure, never
+    once text was sent, at most MALI_QA_MAX_RETRIES times, and never a wait that ends past the deadline."""
+    from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+    from tenacity.stop import stop_base
+
+    sent = False
+    cancel, caller = cancels  # the reader's (it stopped reading) and the caller's (its client went away)
+
+    def stopped() -> bool:
+        return cancel.is_set() or (caller is not None and caller.is_set())
+
+    def attempt() -> None:
+        nonlocal sent
+        if stopped():
+            raise _Stopped
+        if not stream:
+            box.put(("text", llm.chat(messages).message.content or ""))
+            return
+        replies = llm.stream_chat(messages)
+        try:
+            for chunk in replies:
+                if stopped() or time.monotonic() >= deadline.end:
+                    raise _Stopped  # nobody reads on, or the whole wait is over: stop reading the model
+                if chunk.delta:
+                    sent = True
+                    box.put(("text", chunk.delta))
+                reason = _finish_reason(chunk.raw)
+                if reason:
+                    box.put(("finish", reason))
+        finally:
+            getattr(replies, "close", lambda: None)()
+            while _local.responses:  # the model server sees its connection closed now
+                _local.responses.pop().close()
+
+    def sleep(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not stopped():
+            left = end - time.monotonic()
+            if left <= 0:
                 return
-            except Exception as exc:
-                wait = retry_wait(exc, retries)
-                if (
-                    sent
-                    or wait is None
-                    or retries >= settings.max_retries
-                    or time.monotonic() + wait >= deadline.first
-                ):
-                    box.put(("error", CallFailed(exc, retries)))
-                    return
-                if cancel.wait(wait):
-                    return
-                retries += 1
+            cancel.wait(min(left, CANCEL_POLL_S))
+        raise _Stopped
+
+    class PastDeadline(stop_base):
+        """Stop when the wait before the next attempt would end past the first-words deadline."""
+
+        def __call__(self, state: RetryCallState) -> bool:
+            return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline.first
+
+    retrying = Retrying(
+        retry=retry_if_exception(lambda exc: not sent and retryable(exc)),
+        wait=_wait,
+        stop=stop_after_attempt(max(0, settings.max_retries) + 1) | PastDeadline(),
+        sleep=sleep,
+        reraise=True,
+    )
+    _local.until, _local.responses = deadline.first, []
+    try:
+        retrying(attempt)
+        box.put(("done", None))
+    except _Stopped:
+        return
+    except Exception as exc:
+        box.put(("error", CallFailed(exc, retrying.statistics.get("attempt_number", 1) - 1)))
     finally:
-        _local.until = None
+        _local.until, _local.responses = None, None
+
+
+def _wait(state: Any) -> float:
+    """tenacity's wait before the next attempt: the server's Retry-After when it gives one, else exponential
+    backoff with jitter (0.4 s, 0.8 s, 1.6 s ... at most 8 s)."""
+    import openai
+    from tenacity import wait_exponential_jitter
+
+    exc = state.outcome.exception() if state.outcome else None
+    asked = _retry_after(exc.response.headers) if isinstance(exc, openai.APIStatusError) else None
+    return (
+        asked
+        if asked is not None
+        else float(wait_exponential_jitter(multiplier=0.4, max=8.0, jitter=0.2)(state))
+    )
 
 
 def _finish_reason(raw: Any) -> str | None:
@@ -278,21 +345,15 @@ def _finish_reason(raw: Any) -> str | None:
     return getattr(choices[0], "finish_reason", None) if choices else None
 
 
-def retry_wait(exc: BaseException, retries: int) -> float | None:
-    """Seconds to wait before retrying after `exc` (the server's Retry-After when it gives one), or None
-    when retrying cannot help (a wrong key, a missing model, a bad request)."""
+def retryable(exc: BaseException) -> bool:
+    """Whether retrying may cure `exc`: a timeout, a lost connection, 408, 409, 429 or 5xx; never a wrong key,
+    a missing model or a bad request."""
     import httpx
     import openai
 
     if isinstance(exc, openai.APIStatusError):
-        if exc.status_code not in (408, 409, 429) and exc.status_code < 500:
-            return None
-        asked = _retry_after(exc.response.headers)
-        if asked is not None:
-            return asked
-    elif not isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
-        return None
-    return min(0.5 * 2**retries, 8.0) * (1 - 0.25 * random.random())
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return isinstance(exc, (openai.APIConnectionError, httpx.TransportError))
 
 
 def _retry_after(headers: Any) -> float | None:

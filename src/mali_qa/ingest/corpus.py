@@ -33,6 +33,14 @@ class Corpus:
 
 
 def _decode(data: bytes, name: str, corpus: Corpus) -> str | None:
+    if data[:2] in (
+        b"\xff\xfe",
+        b"\xfe\xff",
+    ):  # UTF-16 with its byte order mark (Windows Notepad's "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     if b"\x00" in data[:8192]:
         corpus.warn(f"{name}: skipped, it is a binary file, not text")
         return None

@@ -1,10 +1,14 @@
 """The FastAPI app of `mali-qa serve`: OpenAI's chat completions and models, /v1/ask, /v1/articles and
-/health, behind the guards of `security`; every error in OpenAI's error shape."""
+/health, behind the guards of `security`; every error in OpenAI's error shape, unexpected ones included.
+An answer holds a slot of MALI_QA_SERVER_MAX_CONCURRENT until it ends, however it ends; a client that goes
+away stops its model call; a stream that fails ends with an error event and `[DONE]`."""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mali_qa.answer.llm import Cancelled, cancel_on
 from mali_qa.config import WARM_UP_QUESTION, Settings
 from mali_qa.errors import IndexUnavailableError, InvalidQuestionError, MaliQAError
 from mali_qa.library import get_article, index_info, list_articles
@@ -34,7 +39,18 @@ from mali_qa.server.schemas import (
     model_name,
     split_conversation,
 )
-from mali_qa.server.security import RETRY_AFTER_S, BodyLimit, Limiter, TokenCheck
+from mali_qa.server.security import (
+    RETRY_AFTER_S,
+    BodyLimit,
+    HostCheck,
+    Limiter,
+    Slot,
+    TokenCheck,
+    allowed_hosts,
+    check_token,
+    without_paths,
+)
+from mali_qa.server.streaming import AnswerStream, pull_next, sse_event, until_disconnect
 from mali_qa.service import ask, ask_stream, default_settings, pipeline_for
 from mali_qa.types import Answer, Turn
 
@@ -124,13 +140,10 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     )
 
 
-def _sse(data: dict[str, Any] | str) -> str:
-    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app over `settings` (default: `.env` and the environment); uvicorn calls it as a factory."""
     settings = settings or default_settings()
+    check_token(settings)
     engines = Engines(settings)
     limiter = Limiter(settings.server_max_concurrent)
     tokens = TokenCheck(settings)
@@ -163,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(HostCheck, allowed=allowed_hosts(settings))  # outermost: before anything answers
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -172,6 +186,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         message, param = _validation_message(exc)
         return _error_response(ApiError(400, message, code="invalid_request", param=param))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return _error_response(_as_api_error(exc, settings))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -196,8 +214,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 headers={"WWW-Authenticate": "Bearer"} if code == 401 else None,
             )
 
-    def take_slot() -> None:
-        if not limiter.try_acquire():
+    def take_slot() -> Slot:
+        slot = limiter.take()
+        if slot is None:
             raise ApiError(
                 429,
                 f"the server is already answering {limiter.limit} questions (MALI_QA_SERVER_MAX_CONCURRENT): "
@@ -205,57 +224,79 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 code="rate_limit_exceeded",
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
+        return slot
 
-    async def answer(question: Any, history: Any, chosen: Settings, top_k: int | None) -> Answer:
-        take_slot()
+    async def answer(
+        request: Request, question: Any, history: Any, chosen: Settings, top_k: int | None
+    ) -> Answer:
+        slot, gone = take_slot(), threading.Event()
+        watcher = asyncio.ensure_future(until_disconnect(request.receive, gone))
+        token = cancel_on.set(gone)
         try:
             return await run_in_threadpool(ask, question, history=history, settings=chosen, top_k=top_k)
+        except Cancelled:
+            raise ApiError(499, "the client closed the request", code="client_closed_request") from None
         except Exception as exc:
             raise _as_api_error(exc, settings) from None
         finally:
-            limiter.release()
+            cancel_on.reset(token)
+            gone.set()
+            watcher.cancel()
+            slot.release()
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
 
-    @v1.post("/chat/completions", summary="OpenAI chat completion, with `citations` and `answered`")
-    async def chat_completions(body: ChatRequest) -> Any:
+    @v1.post(
+        "/chat/completions",
+        summary="OpenAI chat completion, with `citations`, `answered` and `unsupported` (sentences no cited "
+        "passage supports)",
+    )
+    async def chat_completions(body: ChatRequest, request: Request) -> Any:
         chosen = engines.settings_for(body.model)
         try:
             question, history = split_conversation(body.messages)
         except ValueError as exc:
             raise ApiError(400, str(exc), code="invalid_request", param="messages") from None
         if body.stream:
-            return await stream_completion(question, history, chosen, body.top_k)
-        return completion(await answer(question, history, chosen, body.top_k))
+            return await stream_completion(request, question, history, chosen, body.top_k)
+        return completion(await answer(request, question, history, chosen, body.top_k))
 
     async def stream_completion(
-        question: str, history: list[Turn], chosen: Settings, top_k: int | None
+        request: Request, question: str, history: list[Turn], chosen: Settings, top_k: int | None
     ) -> StreamingResponse:
-        take_slot()
-        items: Iterator[str | Answer] = ask_stream(question, history=history, settings=chosen, top_k=top_k)
+        slot, gone = take_slot(), threading.Event()
         try:  # the first item: a bad question is still an error response, not a broken stream
-            first = await run_in_threadpool(next, items, None)
-        except Exception as exc:
-            limiter.release()
+            items = ask_stream(question, history=history, settings=chosen, top_k=top_k)
+            watcher = asyncio.ensure_future(until_disconnect(request.receive, gone))
+            try:
+                first = await pull_next(items, gone)
+            finally:
+                watcher.cancel()
+        except BaseException as exc:
+            slot.release()
+            if isinstance(exc, Cancelled):
+                raise ApiError(499, "the client closed the request", code="client_closed_request") from None
+            if not isinstance(exc, Exception):
+                raise
             raise _as_api_error(exc, settings) from None
         requested = chosen.chat_model if chosen.use_generative else OFFLINE_MODEL
-        return StreamingResponse(
-            completion_events(first, items, requested),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return AnswerStream(completion_events(first, items, requested, slot, gone), slot, gone)
 
     async def completion_events(
-        item: str | Answer | None, items: Iterator[str | Answer], requested: str
-    ) -> AsyncIterator[str]:
+        item: str | Answer | None,
+        items: Iterator[str | Answer],
+        requested: str,
+        slot: Slot,
+        gone: threading.Event,
+    ) -> AsyncIterator[bytes]:
         cid, created = completion_id(), int(time.time())
         sent: list[str] = []
         try:
-            yield _sse(chunk(cid, created, requested, {"role": "assistant", "content": ""}))
+            yield sse_event(chunk(cid, created, requested, {"role": "assistant", "content": ""}))
             while isinstance(item, str):
                 sent.append(item)
-                yield _sse(chunk(cid, created, requested, {"content": item}))
-                item = await run_in_threadpool(next, items, None)
+                yield sse_event(chunk(cid, created, requested, {"content": item}))
+                item = await pull_next(items, gone)
             if item is None:
                 raise RuntimeError("the answer stream ended without an Answer")
             final, streamed = item, "".join(sent)
@@ -267,19 +308,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     if final.notice
                     else f"\n\n{final.text}"
                 )
-                yield _sse(chunk(cid, created, requested, {"content": rest}))
-            yield _sse(chunk(cid, created, model_name(final), {}, "stop", **answer_fields(final)))
+                yield sse_event(chunk(cid, created, requested, {"content": rest}))
+            yield sse_event(chunk(cid, created, model_name(final), {}, "stop", **answer_fields(final)))
+        except Cancelled:
+            return  # the client went away: nobody reads an error event
         except Exception as exc:
             error = _as_api_error(exc, settings)
-            yield _sse(error_json(error.status, error.message, code=error.code))
+            yield sse_event(error_json(error.status, error.message, code=error.code))
         finally:
-            limiter.release()
-        yield _sse("[DONE]")
+            gone.set()
+            slot.release()
+            with contextlib.suppress(ValueError):  # still running on a thread: it stops on `gone`
+                getattr(
+                    items, "close", lambda: None
+                )()  # the model call's generators end now, not at collection
+        yield sse_event("[DONE]")
 
     @v1.post("/ask", summary="The Answer of `mali_qa.ask` as JSON")
-    async def ask_endpoint(body: AskRequest) -> dict[str, Any]:
+    async def ask_endpoint(body: AskRequest, request: Request) -> dict[str, Any]:
         chosen = engines.settings_for(body.model)
-        result = await answer(body.question, body.history, chosen, body.top_k)
+        result = await answer(request, body.question, body.history, chosen, body.top_k)
         return answer_json(result, retrieved=body.retrieved)
 
     @v1.get("/models", summary="The engines this server answers with")
@@ -333,11 +381,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
 
     @app.get("/health", summary="Whether the index is loaded, and what it holds (no token needed)")
-    async def health() -> JSONResponse:
+    async def health(request: Request) -> JSONResponse:
         try:
             info = await run_in_threadpool(index_info, settings)
         except MaliQAError as exc:
-            body = {"status": "unavailable", "index_loaded": False, "error": str(exc)}
+            token = settings.server_token.get_secret_value()
+            trusted = token and tokens.problem(request.headers.get("authorization"), None) is None
+            body = {  # server paths only for a client holding the token
+                "status": "unavailable",
+                "index_loaded": False,
+                "error": str(exc) if trusted else without_paths(str(exc)),
+            }
             return JSONResponse(body, status_code=503)
         return JSONResponse(
             {

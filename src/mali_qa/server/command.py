@@ -1,4 +1,5 @@
-"""`mali-qa serve`: run the HTTP service under uvicorn, on loopback unless a token is set."""
+"""`mali-qa serve`: run the HTTP service under uvicorn, on loopback unless a token is set, with a deadline
+for reading each request and a printable ASCII token."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from mali_qa.server.security import check_bind
+from mali_qa.server.security import check_bind, check_token
 
 #: What uvicorn imports in each worker: a factory reading `.env` and the environment.
 APP_FACTORY = "mali_qa.server.app:create_app"
@@ -15,10 +16,12 @@ APP_FACTORY = "mali_qa.server.app:create_app"
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from mali_qa.server.protocol import ReadTimeoutProtocol
     from mali_qa.service import default_settings  # imported here: `mali-qa --help` stays light
 
     settings = default_settings()
     check_bind(args.host, settings)
+    check_token(settings)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     access = "token required" if settings.server_token.get_secret_value() else "no token, loopback only"
     print(
@@ -35,6 +38,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         server_header=False,
         timeout_graceful_shutdown=10,
+        http=ReadTimeoutProtocol,  # a half-sent request is closed after READ_TIMEOUT_S
+        timeout_keep_alive=5,  # an idle kept-alive connection is closed after 5 s
     )
     return 0
 

@@ -1,5 +1,8 @@
 """The HTTP service's request bodies, and the JSON it sends back: OpenAI's chat completion and error
-shapes, with the answer's citations as an extra top-level field."""
+shapes, with mali-qa's extra top-level fields (in a whole completion and in the last chunk of a stream):
+`citations` (each passage verbatim with its offsets), `answered`, `notice` (why the offline engine answered),
+`query` (the standalone question searched) and `unsupported` (sentences of the answer that no cited passage
+supports: a client should flag or drop them, as /v1/ask's `unsupported` and the page do)."""
 
 from __future__ import annotations
 
@@ -44,7 +47,9 @@ class ChatRequest(BaseModel):
     model: str = Field(default="", description="mali-qa-offline or the chat model (GET /v1/models)")
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation, oldest first")
     stream: bool = Field(default=False, description="Send the answer as server-sent events")
-    top_k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve (mali-qa)")
+    top_k: int | None = Field(
+        default=None, ge=1, le=50, strict=True, description="Passages to retrieve (mali-qa; a whole number)"
+    )
 
 
 class AskRequest(BaseModel):
@@ -55,7 +60,9 @@ class AskRequest(BaseModel):
     history: list[dict[str, Any]] = Field(
         default_factory=list, description="Earlier turns: {'role': 'user'|'assistant', 'content': str}"
     )
-    top_k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve (1-50)")
+    top_k: int | None = Field(
+        default=None, ge=1, le=50, strict=True, description="Passages to retrieve (a whole number, 1-50)"
+    )
     model: str = Field(default="", description="mali-qa-offline or the chat model (GET /v1/models)")
     retrieved: bool = Field(default=False, description="Also return every retrieved passage")
 
@@ -111,6 +118,7 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
         "answered": answer.answered,
         "notice": answer.notice,
         "query": answer.query,
+        "unsupported": list(answer.unsupported),
     }
 
 

@@ -1,10 +1,12 @@
-"""The service's guards: loopback unless a token is set, the bearer token, the body size limit and the
-bound on answers computed at once."""
+"""The service's guards: loopback unless a token is set, the bearer token (printable ASCII), the Host header
+(loopback names unless configured: no DNS rebinding), the body size limit, the bound on answers computed at
+once, and messages cleaned of server paths for clients without the token."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -45,6 +47,66 @@ def check_bind(host: str, settings: Settings) -> None:
         )
 
 
+def check_token(settings: Settings) -> None:
+    """Refuse a token that clients cannot send: HTTP headers carry printable ASCII only."""
+    token = settings.server_token.get_secret_value()
+    if token and not all(" " < ch < "\x7f" for ch in token):
+        raise ConfigError(
+            "MALI_QA_SERVER_TOKEN must be printable ASCII without spaces (clients send it in an HTTP header): "
+            "pick one with `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+        )
+
+
+def allowed_hosts(settings: Settings) -> frozenset[str] | None:
+    """The Host names the service answers to (lower case, no port), or None for any: with a token and no
+    MALI_QA_SERVER_ALLOWED_HOSTS any name is answered (the token guards), else loopback names and the list."""
+    listed = {h.strip().lower() for h in settings.server_allowed_hosts.split(",") if h.strip()}
+    if "*" in listed or (not listed and settings.server_token.get_secret_value()):
+        return None
+    return frozenset(listed)
+
+
+def host_name(header: str) -> str:
+    """The name of a Host header without its port: `[::1]:8000` -> `::1`, `LocalHost:80` -> `localhost`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class HostCheck:
+    """ASGI middleware: a 400 in OpenAI's shape for a Host header that names neither a loopback address nor
+    an allowed host, so that a page whose name was rebound to 127.0.0.1 cannot talk to the service."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.allowed is not None and scope["type"] in ("http", "websocket"):
+            header = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            name = host_name(header)
+            if not (is_loopback(name) or name in self.allowed):
+                body = error_json(
+                    400,
+                    f"the Host header {header[:100]!r} is not allowed: use 127.0.0.1 or localhost, or list the "
+                    "name in MALI_QA_SERVER_ALLOWED_HOSTS",
+                    code="host_not_allowed",
+                )
+                await send_json(send, 400, body, {"connection": "close"})
+                return
+        await self.app(scope, receive, send)
+
+
+#: An absolute path in a message: POSIX (`/srv/x/vectorstore`) or Windows (`C:\\x`).
+_ABSOLUTE = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?[\\/](?:[^\s'\"`:\\/]+[\\/]?)*")
+
+
+def without_paths(message: str) -> str:
+    """`message` with each absolute path cut to its last part (`/srv/mali/vectorstore` -> `vectorstore`)."""
+    return _ABSOLUTE.sub(lambda m: re.split(r"[\\/]", m.group(0).rstrip("\\/"))[-1] or "/", message)
+
+
 class TokenCheck:
     """The bearer token check of every /v1 request: a 401 in OpenAI's shape when it is missing or wrong.
     Without a token the service answers only requests that reached it through a loopback address."""
@@ -69,6 +131,20 @@ class TokenCheck:
         return None
 
 
+class Slot:
+    """One taken answer slot; `release` gives it back once, however often it is called."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter: Limiter | None = limiter
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter.release()
+
+
 class Limiter:
     """At most `limit` answers at once; `try_acquire` never waits (the caller answers 429 instead)."""
 
@@ -87,6 +163,10 @@ class Limiter:
     def release(self) -> None:
         with self._lock:
             self.active = max(0, self.active - 1)
+
+    def take(self) -> Slot | None:
+        """A slot to release in a `finally`, or None when all are taken."""
+        return Slot(self) if self.try_acquire() else None
 
 
 async def send_json(
