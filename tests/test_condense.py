@@ -44,6 +44,7 @@ WAGNER = _turns(
         "are there russian troops in timbuktu",  # "there" with "are": not a place
         "what happened this year",  # "this year" is now
         "in what year was minusma formed",  # opens with a preposition, yet has its verb
+        "how much did mali pay for the aircraft",  # "how much" + a verb: an amount, not an ellipsis
     ],
 )
 def test_a_question_that_reads_alone_is_returned_unchanged_after_an_unrelated_turn(question: str) -> None:
@@ -78,6 +79,8 @@ def test_a_question_that_reads_alone_is_returned_unchanged_after_an_unrelated_tu
         ("and the one launched in 2014?", "the one"),
         ("who was the french president at the time", "at the time"),
         ("what did the UN say his group did", "his"),  # the UN is "it", not "he"
+        ("when did it's mission end", "it"),
+        ("what happened to the troops there", "there"),
     ],
 )
 def test_a_word_pointing_outside_the_question_makes_it_a_follow_up(question: str, points: str) -> None:

@@ -69,6 +69,8 @@ _LEADING_CONJUNCTION = re.compile(r"^\s*(?:and|but|also|then)\b[\s,]*", re.I)
 _DISCOURSE = re.compile(r"^\s*(?:(?:ok|okay|so|well|btw|alright|right)\b[\s,]*)+", re.I)
 _ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", re.I)
 _EXPLETIVE_IT = re.compile(r"\bit\s+(?:takes?|took)\b|\b(?:is|was)\s+it\s+\w+\s+(?:that|to)\b", re.I)
+#: A pronoun with a verb glued on ("it's", "they're"): the pronoun.
+_CONTRACTED = re.compile(r"^(it|he|she|they)'(?:s|re|ve|d|ll)$", re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w’'\-]*|[,;]")
 
 
@@ -143,7 +145,10 @@ def _points(tokens: list[str], cased: list[str], i: int) -> bool:
         return not clause  # "the force that France wound down" is a relative; "leave that city" points
     if word == "there":
         existential = after and (before in _BE or after in _BE)  # "are there troops", "there were"
-        placed = any(tokens[j] in ("in", "at", "to", "from", "near") for j in range(i - 1))
+        placed = any(  # "killed in Mali during France's nine years there"
+            tokens[j] in ("in", "at", "to", "from", "near") and tokens[j + 1] not in STOPWORDS
+            for j in range(i - 1)
+        )
         return not existential and not placed
     if word == "then":
         return before != "the"
@@ -152,7 +157,7 @@ def _points(tokens: list[str], cased: list[str], i: int) -> bool:
 
 def pointing_words(question: str) -> list[str]:
     """The words of `question` that point at something it does not name ("he", "that", "there")."""
-    cased = [t.replace("’", "'") for t in _TOKEN.findall(question)]
+    cased = [_CONTRACTED.sub(r"\1", t.replace("’", "'")) for t in _TOKEN.findall(question)]
     tokens = [t.lower() for t in cased]
     if _EXPLETIVE_IT.search(question):
         tokens = [t if t != "it" else "" for t in tokens]
@@ -170,11 +175,13 @@ def _fragment(question: str) -> bool:
         tokens = words(sentence)
         if not content_stems(sentence):
             return True
-        counted = re.search(r"\bhow (?:many|much)\b\s*(\w*)", sentence, re.I)
+        # "how many were killed" counts what the earlier turn named; "how much did Mali pay" is whole
+        counted = re.search(r"\bhow (many|much)\b\s*(\w*)", sentence, re.I)
         if counted and (
-            not counted.group(1)
-            or counted.group(1).lower() in _AUXILIARIES | _PREPOSITIONS | {"more"}
-            or counted.group(1).endswith("ed")
+            not counted.group(2)
+            or counted.group(2).lower() in _PREPOSITIONS | {"more"}
+            or counted.group(1).lower() == "many"
+            and (counted.group(2).lower() in _AUXILIARIES or counted.group(2).endswith("ed"))
         ):
             return True
         rest = _LEADING_CONJUNCTION.sub("", sentence)
