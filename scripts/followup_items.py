@@ -45,8 +45,13 @@ def run(files: list[Path]) -> dict[str, dict[str, object]]:
                 answer = ask(item["question"], history=item["history"])
             except Exception as exc:  # counted wrong, and named: a crash is a finding, not a stop
                 print(f"error: {key}: {type(exc).__name__}: {exc}")
-                out[key] = {"right": False, "answerable": bool(item["must_include"]), "answered": False,
-                            "query": "", "text": f"error {type(exc).__name__}"}
+                out[key] = {
+                    "right": False,
+                    "answerable": bool(item["must_include"]),
+                    "answered": False,
+                    "query": "",
+                    "text": f"error {type(exc).__name__}",
+                }
                 continue
             out[key] = {
                 "right": _right(item, answer.text, answer.answered),
@@ -86,7 +91,9 @@ def main() -> int:
         for key in sorted(now):
             was, new = before.get(key), now[key]
             if was and was["right"] != new["right"]:
-                print(f"{'better' if new['right'] else 'worse'}: {key}\n  before: {was['text']}\n  after:  {new['text']}")
+                print(
+                    f"{'better' if new['right'] else 'worse'}: {key}\n  before: {was['text']}\n  after:  {new['text']}"
+                )
         print(f"queries changed: {sum(1 for k in now if before.get(k, {}).get('query') != now[k]['query'])}")
     return 0
 
