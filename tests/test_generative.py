@@ -333,6 +333,16 @@ def test_question_without_history_makes_no_condense_call(
     assert len(script.requests) == 1 and script.bodies()[0]["stream"] is True
 
 
+def test_question_that_reads_alone_makes_no_condense_call_after_an_earlier_turn(
+    serve: Callable[..., Script], gen_settings: Settings
+) -> None:
+    script = serve(reply(quoting(1)))
+    _, answer = run(gen_settings, "Who is Mali's president?", history=HISTORY)
+    assert len(script.requests) == 1 and script.bodies()[0]["stream"] is True
+    assert answer.query == "Who is Mali's president?"
+    assert "Wagner" not in script.bodies()[0]["messages"][-1]["content"].split("Question:")[-1]
+
+
 def test_unusable_condensed_question_falls_back_to_the_offline_rewrite(
     serve: Callable[..., Script], gen_settings: Settings
 ) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mali_qa.answer.citations import Embedder, MarkerStream, process_reply
 from mali_qa.answer.compose import abstain
-from mali_qa.answer.condense import Condensed, condense
+from mali_qa.answer.condense import Condensed, condense, reads_alone
 from mali_qa.answer.engine import ModelFailure, Question, Retrieve
 from mali_qa.answer.llm import (
     REPLY_FACTOR,
@@ -62,12 +62,14 @@ def generative_stream(
     *,
     llm: LLM | None = None,
 ) -> Iterator[str | Answer]:
-    """Condense (one model call, only with history), retrieve, and stream the model's answer in pieces,
-    then yield the final Answer; raises ModelFailure when the model fails or its reply cannot be used."""
+    """Condense (one model call, only for a question that cannot be read alone), retrieve, and stream the
+    model's answer in pieces, then yield the final Answer; raises ModelFailure when the model fails or its
+    reply cannot be used."""
     deadline = Deadline(settings.timeout)  # the user's whole wait: condensing, retries and the stream
     model = llm or _setup(settings)
-    query = condense_with_model(model, text, turns, settings, deadline) if turns else text
-    condensed = _condensed(query, text, turns)
+    follow_up = bool(turns) and not reads_alone(text)  # a question that reads alone is sent as typed
+    query = condense_with_model(model, text, turns, settings, deadline) if follow_up else text
+    condensed = _condensed(query, text, turns if follow_up else [])
     passages = retrieve(query)
     if not passages:  # no evidence, no model call
         yield abstain(condensed, passages)
