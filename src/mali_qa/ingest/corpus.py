@@ -73,7 +73,9 @@ def parse_article(article_id: str, raw: str, suffix: str, path: str = "") -> Art
     if suffix in (".html", ".htm"):
         import trafilatura
 
-        extracted = trafilatura.extract(visible_html(raw), output_format="json", with_metadata=True, include_comments=False)
+        extracted = trafilatura.extract(
+            visible_html(raw), output_format="json", with_metadata=True, include_comments=False
+        )
         if not extracted:
             raise IngestError(f"{path or article_id}: no article text found in the HTML")
         data = json.loads(extracted)
