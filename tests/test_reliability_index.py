@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import errno
 import os
+import random
+import re
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from mali_qa import service as api
@@ -300,3 +304,74 @@ def test_damaged_bm25_files_are_found_by_the_loader_and_repaired_by_ingest(
     api.reset()
     assert bm25_answers(built) == expected
     assert "beta" in answers_from(built, QUESTION)
+
+
+# --- finding 6: an exact identifier survives fusion -----------------------------------------------------
+
+
+class FakeCollection:
+    """What MemorySearch reads of a Chroma collection: ids, texts, metadata and vectors."""
+
+    def __init__(self, ids: list[str], texts: list[str], vectors: np.ndarray) -> None:
+        self.ids, self.texts, self.vectors = ids, texts, vectors
+
+    def get(self, include: list[str]) -> dict[str, Any]:
+        metas = [
+            {"article_id": i.split("#")[0], "start": 0, "end": len(t)}
+            for i, t in zip(self.ids, self.texts, strict=True)
+        ]
+        return {"ids": self.ids, "documents": self.texts, "metadatas": metas, "embeddings": self.vectors}
+
+
+def digit_blind_vector(text: str) -> np.ndarray:
+    """A small fake embedder that, like a sentence model, barely tells one number from another: a hashed
+    bag of the words without digits."""
+    vector = np.zeros(64, dtype=np.float32)
+    for word in re.findall(r"[a-z]+", text.lower()):
+        vector[zlib.crc32(word.encode()) % 64] += 1.0
+    return vector
+
+
+class NotesIndex:
+    """An IndexState over generated one-sentence notes: real BM25 files, fake vectors searched in memory."""
+
+    def __init__(self, folder: Path, notes: dict[str, str]) -> None:
+        from mali_qa.search.lexical import Bm25Index
+        from mali_qa.search.vectors import MemorySearch
+        from mali_qa.store.formats import write_bm25
+
+        ids, texts = list(notes), list(notes.values())
+        write_bm25(folder, ids, texts)
+        self.bm25 = Bm25Index(folder)
+        vectors = np.stack([digit_blind_vector(t) for t in texts])
+        sentences = FakeCollection([f"{i}/0" for i in ids], texts, vectors)
+        self.search = MemorySearch(FakeCollection(ids, texts, vectors), sentences, set(ids))
+        self.embed_query = digit_blind_vector
+
+    def passages_by_id(self, ids: list[str]) -> Any:
+        return self.search.passages(ids)
+
+    def sentence_vectors(self, ids: list[str]) -> Any:
+        return self.search.sentence_vectors(ids)
+
+
+def test_an_exact_identifier_that_bm25_finds_first_stays_in_the_fused_top(tmp_path: Path) -> None:
+    from mali_qa.search.retrieve import HybridRetriever
+
+    rng = random.Random(27)
+    towns = ["Gao", "Timbuktu", "Mopti", "Kidal", "Menaka", "Segou", "Kayes", "Sikasso"]
+    notes = {
+        f"note{c}#0000": f"Convoy {c} brought food aid to {rng.randint(10, 999)} families in "
+        f"{rng.choice(towns)} on day {rng.randint(1, 365)}."
+        for c in range(3000, 6000)
+    }
+    state = NotesIndex(tmp_path / "bm25", notes)
+    for convoy in (4321, 3007, 5999):
+        question = f"How many families received food aid from convoy {convoy}?"
+        assert state.bm25.search(question, 1)[0][0] == f"note{convoy}#0000"  # BM25's first hit
+        for top_k in (1, 5, 14):
+            found = [p.id for p in HybridRetriever(state, top_k).search(question)]  # type: ignore[arg-type]
+            assert len(found) == top_k and f"note{convoy}#0000" in found, (convoy, top_k, found)
+    # a question without an identifier is fused as before: no passage is forced in
+    plain = HybridRetriever(state, 5).search("Which convoy brought food aid to Kidal?")  # type: ignore[arg-type]
+    assert len(plain) == 5
