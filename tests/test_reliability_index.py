@@ -22,7 +22,7 @@ import pytest
 
 from mali_qa import service as api
 from mali_qa.config import Settings
-from mali_qa.errors import IndexUnavailableError, IngestError
+from mali_qa.errors import IndexUnavailableError, IngestError, IngestLockedError
 from mali_qa.ingest import write
 from mali_qa.ingest.corpus import parse_article
 from mali_qa.ingest.docstore import docstore_path
@@ -181,13 +181,18 @@ def test_an_article_with_more_passages_than_a_chroma_batch_indexes(
 @pytest.mark.slow
 def test_a_two_megabyte_article_of_ten_thousand_paragraphs_indexes(tmp_path: Path) -> None:
     paragraphs = [
-        f"Note {i}: on day {i} the depot at Gao logged {i * 7} sacks and {i % 97} trucks from the south."
+        f"Note {i}: on day {i} the depot at Gao logged {i * 7} sacks of rice and {i % 97} trucks from the "
+        f"south, and the clerk on duty wrote that the convoy escort of patrol {i % 13} reported the road "
+        f"open, the wells full and the market at the river crossing busy."
         for i in range(10_000)
     ]
-    paragraphs[7_777] = "The quartermaster Ibrahim Vantorek signed for 812 sacks of millet at Ansongo."
+    paragraphs[7_777] = (
+        "The quartermaster Ibrahim Vantorek signed for 812 sacks of millet at Ansongo, the largest delivery "
+        "of the season, and the clerk on duty wrote that the escort reported the road open and the wells full."
+    )
     folder = write_articles(tmp_path / "articles")
     (folder / "huge.txt").write_text("The depot ledger\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
-    assert (folder / "huge.txt").stat().st_size > 800_000
+    assert (folder / "huge.txt").stat().st_size > 1_900_000  # under the 2 MB upload and 5 MB file limits
     settings = settings_for(folder, tmp_path / "store")
     report = ingest(settings)
     assert "huge" in report.added and report.passages > 5_461, report.summary()
@@ -375,3 +380,56 @@ def test_an_exact_identifier_that_bm25_finds_first_stays_in_the_fused_top(tmp_pa
     # a question without an identifier is fused as before: no passage is forced in
     plain = HybridRetriever(state, 5).search("Which convoy brought food aid to Kidal?")  # type: ignore[arg-type]
     assert len(plain) == 5
+
+
+# --- finding 1, fast: the reload rules of `load_index`, over a fake index ----------------------------------
+
+
+def test_load_index_reloads_with_a_new_client_and_keeps_the_old_index_until_the_new_one_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mali_qa.search import index
+
+    settings = settings_for(tmp_path / "articles", tmp_path / "store")
+    paths = IndexPaths(tmp_path / "store")
+    paths.root.mkdir()
+    paths.manifest.write_text("{}", encoding="utf-8")
+    running = {"now": False, "broken": False}
+
+    class FakeState:
+        def __init__(self, settings: Settings, *, fresh_client: bool = False) -> None:
+            if running["broken"]:
+                raise IndexUnavailableError("half written")
+            self.fresh_client, self.paths, self.stamp = fresh_client, paths, index._stamp(paths)
+
+        def is_stale(self) -> bool:
+            return index._stamp(paths) != self.stamp
+
+    monkeypatch.setattr(index, "IndexState", FakeState)
+    monkeypatch.setattr(index, "ingest_running", lambda _paths: running["now"])
+    monkeypatch.setattr(index, "INGEST_WAIT", 0.5)
+    index._states.clear()
+
+    def new_manifest() -> None:
+        stamp = index._stamp(paths)
+        os.utime(paths.manifest, ns=(stamp + 10**9, stamp + 10**9))
+
+    first = index.load_index(settings)
+    assert not first.fresh_client and index.load_index(settings) is first
+    new_manifest()
+    running["now"] = True  # an ingest writes: the loaded index answers
+    assert index.load_index(settings) is first
+    running["now"] = False  # it has finished: loaded again, with a new Chroma client
+    second = index.load_index(settings)
+    assert second is not first and second.fresh_client
+    new_manifest()
+    running["broken"] = True  # the new index cannot be loaded: the old one goes on answering
+    assert index.load_index(settings) is second
+    assert index.load_index(settings) is second  # and it is not tried again until the manifest changes
+    index._states.clear()
+    with pytest.raises(IndexUnavailableError):  # a process with nothing loaded gets the error
+        index.load_index(settings)
+    running["now"] = True  # ... or, while an ingest writes, waits for it, then says it is running
+    with pytest.raises(IngestLockedError):
+        index.load_index(settings)
+    index._states.clear()

@@ -22,6 +22,7 @@ from mali_qa.search.vectors import ChromaSearch, MemorySearch, StoredPassage, Ve
 from mali_qa.store.chroma import chroma_client, forget_chroma_client, sentence_collection_name
 from mali_qa.store.folder import (
     REBUILD_HINT,
+    IndexPaths,
     check_store_folder,
     ingest_running,
     paths_for,
@@ -230,9 +231,17 @@ def load_index(settings: Settings) -> IndexState:
             if state is None:
                 raise
             log.warning("the new index cannot be loaded (%s): answering from the one loaded before", exc)
+            state.stamp = _stamp(paths)  # tried again when the manifest changes again
             return state
         _states[key] = loaded
         return loaded
+
+
+def _stamp(paths: IndexPaths) -> int:
+    try:
+        return paths.manifest.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _load(settings: Settings, *, fresh_client: bool) -> IndexState:
