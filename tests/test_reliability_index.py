@@ -22,11 +22,12 @@ import pytest
 
 from mali_qa import service as api
 from mali_qa.config import Settings
-from mali_qa.errors import IndexUnavailableError, IngestError, IngestLockedError
+from mali_qa.errors import IndexUnavailableError, IngestError
 from mali_qa.ingest import write
 from mali_qa.ingest.corpus import parse_article
 from mali_qa.ingest.docstore import docstore_path
 from mali_qa.ingest.write import ingest
+from mali_qa.store.chroma import chroma_client
 from mali_qa.store.folder import IndexPaths, read_manifest
 
 HIDDEN_HTML = """<html><head><title>Convoys reach Gao</title></head><body><article>
@@ -197,6 +198,29 @@ def test_a_two_megabyte_article_of_ten_thousand_paragraphs_indexes(tmp_path: Pat
     report = ingest(settings)
     assert "huge" in report.added and report.passages > 5_461, report.summary()
     assert "huge" in answers_from(settings, "Who signed for 812 sacks of millet at Ansongo?")
+
+
+@pytest.mark.integration
+def test_an_article_over_chromas_real_batch_limit_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma's real limit (5,461 for a local store), with constant vectors so that it runs in seconds: the
+    batching is what is checked here, the bundled model by the slow test above."""
+    from llama_index.core.embeddings import MockEmbedding
+
+    monkeypatch.setattr(write, "get_embed_model", lambda _settings: MockEmbedding(embed_dim=384))
+    folder = write_articles(tmp_path / "articles")
+    (folder / "long.txt").write_text(long_article(6_000, 4_321), encoding="utf-8")
+    settings = settings_for(folder, tmp_path / "store")
+    client = chroma_client(settings)
+    assert client.get_max_batch_size() < 6_000
+    report = ingest(settings)
+    assert "long" in report.added and report.passages > 6_000, report.summary()
+    assert client.get_collection(settings.collection).count() == report.passages
+    from mali_qa.search.lexical import Bm25Index
+
+    top = Bm25Index(IndexPaths(settings.vectorstore_dir).bm25).search("Vantorek millet Ansongo", 1)
+    assert top and top[0][0].startswith("long#")
 
 
 def fail_in_the_writer(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
@@ -380,56 +404,3 @@ def test_an_exact_identifier_that_bm25_finds_first_stays_in_the_fused_top(tmp_pa
     # a question without an identifier is fused as before: no passage is forced in
     plain = HybridRetriever(state, 5).search("Which convoy brought food aid to Kidal?")  # type: ignore[arg-type]
     assert len(plain) == 5
-
-
-# --- finding 1, fast: the reload rules of `load_index`, over a fake index ----------------------------------
-
-
-def test_load_index_reloads_with_a_new_client_and_keeps_the_old_index_until_the_new_one_loads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mali_qa.search import index
-
-    settings = settings_for(tmp_path / "articles", tmp_path / "store")
-    paths = IndexPaths(tmp_path / "store")
-    paths.root.mkdir()
-    paths.manifest.write_text("{}", encoding="utf-8")
-    running = {"now": False, "broken": False}
-
-    class FakeState:
-        def __init__(self, settings: Settings, *, fresh_client: bool = False) -> None:
-            if running["broken"]:
-                raise IndexUnavailableError("half written")
-            self.fresh_client, self.paths, self.stamp = fresh_client, paths, index._stamp(paths)
-
-        def is_stale(self) -> bool:
-            return index._stamp(paths) != self.stamp
-
-    monkeypatch.setattr(index, "IndexState", FakeState)
-    monkeypatch.setattr(index, "ingest_running", lambda _paths: running["now"])
-    monkeypatch.setattr(index, "INGEST_WAIT", 0.5)
-    index._states.clear()
-
-    def new_manifest() -> None:
-        stamp = index._stamp(paths)
-        os.utime(paths.manifest, ns=(stamp + 10**9, stamp + 10**9))
-
-    first = index.load_index(settings)
-    assert not first.fresh_client and index.load_index(settings) is first
-    new_manifest()
-    running["now"] = True  # an ingest writes: the loaded index answers
-    assert index.load_index(settings) is first
-    running["now"] = False  # it has finished: loaded again, with a new Chroma client
-    second = index.load_index(settings)
-    assert second is not first and second.fresh_client
-    new_manifest()
-    running["broken"] = True  # the new index cannot be loaded: the old one goes on answering
-    assert index.load_index(settings) is second
-    assert index.load_index(settings) is second  # and it is not tried again until the manifest changes
-    index._states.clear()
-    with pytest.raises(IndexUnavailableError):  # a process with nothing loaded gets the error
-        index.load_index(settings)
-    running["now"] = True  # ... or, while an ingest writes, waits for it, then says it is running
-    with pytest.raises(IngestLockedError):
-        index.load_index(settings)
-    index._states.clear()
