@@ -129,7 +129,7 @@ def test_corrupted_store_names_the_rebuild(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     ingest(settings)
     IndexPaths(settings.vectorstore_dir).vocab.write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexUnavailableError, match="ingest --rebuild"):
+    with pytest.raises(IndexUnavailableError, match="`mali-qa ingest"):
         IndexState(settings)
     assert ingest(settings, rebuild=True).rebuilt
     assert IndexState(settings).n_passages == 3
@@ -222,6 +222,9 @@ def test_an_index_without_word_counts_still_repairs_typos(built_settings: Settin
     vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
     stored = vocab.pop("words")
     vocab_path.write_text(json.dumps(vocab), encoding="utf-8")
+    manifest = json.loads(IndexPaths(copy).manifest.read_text(encoding="utf-8"))
+    del manifest["files"]  # an index of that age had no checksums either
+    IndexPaths(copy).manifest.write_text(json.dumps(manifest), encoding="utf-8")
     reset()
     pipe = pipeline_for(built_settings.with_(vectorstore_dir=copy))
     assert pipe.state.words is None

@@ -225,7 +225,7 @@ def test_corrupted_store_names_the_fix_and_rebuild_repairs_it(
             list_articles(settings)
         else:
             api.ask(QUESTION, settings=settings)
-    assert "mali-qa ingest --rebuild" in str(caught.value)
+    assert "`mali-qa ingest" in str(caught.value)  # a plain ingest repairs our files
     assert "\n" not in str(caught.value)
     ingest(settings, rebuild=True)
     api.reset()

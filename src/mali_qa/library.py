@@ -82,7 +82,8 @@ def safe_article_name(filename: str) -> str:
 def add_article(filename: str, data: bytes, settings: Settings) -> tuple[Path, IngestReport]:
     """Save an uploaded article into the seeds folder and index it. It never replaces or removes a file
     already there: a taken name (under any article suffix) gets a new one (`name-2.txt`), and an upload
-    that holds no article or repeats one is refused before anything is written."""
+    that holds no article or repeats one is refused before anything is written; an upload that could not be
+    indexed is removed again (the previous index answers meanwhile)."""
     name = safe_article_name(filename)
     limit = min(MAX_UPLOAD_BYTES, MAX_ARTICLE_BYTES)
     if len(data) > limit:
@@ -102,7 +103,11 @@ def add_article(filename: str, data: bytes, settings: Settings) -> tuple[Path, I
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    report = reingest(settings)
+    try:
+        report = reingest(settings)
+    except BaseException:
+        target.unlink(missing_ok=True)  # ours alone (a new name); the previous index still answers
+        raise
     if target.stem not in report.added + report.updated:
         target.unlink(missing_ok=True)  # ours alone: a new name
         reingest(settings)

@@ -198,7 +198,8 @@ def pipeline_for(settings: Settings) -> Pipeline:
     with _lock:
         _pipeline_keys[settings] = key
         pipe = _pipelines.get(key)
-        if pipe is None or pipe.state.is_stale():
+        # a stale index whose new one is not loaded yet (an ingest runs) keeps its pipeline
+        if pipe is None or (pipe.state.is_stale() and open_index(settings) is not pipe.state):
             pipe = Pipeline(settings)
             _pipelines[key] = pipe
         return pipe

@@ -51,13 +51,39 @@ def _decode(data: bytes, name: str, corpus: Corpus) -> str | None:
         return data.decode("cp1252", errors="replace")
 
 
+#: Elements a browser does not show (XPath): their text is never indexed.
+HIDDEN_ELEMENTS = (
+    "//template | //noscript | //*[@hidden] | //*[@aria-hidden='true']"
+    " | //*[contains(translate(translate(@style, ' ', ''), 'DISPLAYNOE', 'displaynoe'), 'display:none')]"
+    " | //*[contains(translate(translate(@style, ' ', ''), 'VISBLTYHDN', 'visbltyhdn'), 'visibility:hidden')]"
+)
+
+
+def visible_html(raw: str) -> str:
+    """The page without the elements a browser hides (`hidden`, `<template>`, `<noscript>`, `aria-hidden`,
+    `display: none`), which trafilatura would otherwise read as article text."""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(raw.encode("utf-8"))
+    except (lxml.etree.ParserError, ValueError):
+        return raw  # nothing to parse: trafilatura says so
+    for element in root.xpath(HIDDEN_ELEMENTS):
+        if element.getparent() is not None:  # not inside an element dropped already
+            element.drop_tree()  # its tail (the visible text after it) stays
+    return str(lxml.html.tostring(root, encoding="unicode"))
+
+
 def parse_article(article_id: str, raw: str, suffix: str, path: str = "") -> Article:
     """One article from a file's text, by its kind (.txt, .md, .html)."""
     title = date = outlet = ""
     if suffix in (".html", ".htm"):
         import trafilatura
 
-        extracted = trafilatura.extract(raw, output_format="json", with_metadata=True, include_comments=False)
+        extracted = trafilatura.extract(
+            visible_html(raw), output_format="json", with_metadata=True, include_comments=False
+        )
         if not extracted:
             raise IngestError(f"{path or article_id}: no article text found in the HTML")
         data = json.loads(extracted)

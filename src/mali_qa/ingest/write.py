@@ -5,8 +5,8 @@ the files of ours this module writes (`store.formats`)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 import shutil
 import time
 from collections import Counter
@@ -18,8 +18,8 @@ from typing import Any
 
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
+from llama_index.core.storage.docstore import SimpleDocumentStore
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
-from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from mali_qa import cache
 from mali_qa.config import Settings
@@ -27,21 +27,40 @@ from mali_qa.errors import IndexUnavailableError, IngestError, MaliQAError
 from mali_qa.ingest.chunk import PassageParser
 from mali_qa.ingest.corpus import read_folder
 from mali_qa.ingest.docstore import articles_of, docstore_path, load_docstore
-from mali_qa.store.chroma import chroma_client, drop_chroma_clients, sentence_collection_name, sentence_ids
+from mali_qa.ingest.repair import (
+    BatchedChromaStore,
+    drop_leftovers,
+    drop_local_store,
+    failure_message,
+    max_batch,
+    reconcile,
+    wipe,
+)
+from mali_qa.store.chroma import (
+    chroma_client,
+    forget_chroma_client,
+    sentence_collection_name,
+    sentence_ids,
+)
 from mali_qa.store.embed import get_embed_model
 from mali_qa.store.folder import (
     MANIFEST_FORMAT,
     REBUILD_HINT,
     IndexPaths,
     ingest_lock,
-    not_writable,
     paths_for,
     read_manifest,
-    read_only_message,
     vocabulary_outdated,
     write_json_atomic,
 )
-from mali_qa.store.formats import STORE_FORMAT, store_outdated, write_articles, write_bm25
+from mali_qa.store.formats import (
+    STORE_FORMAT,
+    damaged_files,
+    file_checksums,
+    store_outdated,
+    write_articles,
+    write_bm25,
+)
 from mali_qa.store.minilm import embed_model_name
 from mali_qa.text import STEM_VERSION, content_stems, letter_words, split_sentences
 from mali_qa.types import Article
@@ -82,22 +101,6 @@ class IngestReport:
         )
 
 
-def _wipe(client: Any, settings: Settings, paths: IndexPaths) -> None:
-    for name in (settings.collection, sentence_collection_name(settings)):
-        with contextlib.suppress(Exception):
-            client.delete_collection(name)
-    for path in (docstore_path(paths), paths.articles, paths.vocab, paths.manifest):
-        path.unlink(missing_ok=True)
-    shutil.rmtree(paths.bm25, ignore_errors=True)
-
-
-def _drop_local_store(paths: IndexPaths) -> None:
-    """Delete the local Chroma folder, after closing this process's clients of it."""
-    cache.clear_all()
-    drop_chroma_clients()
-    shutil.rmtree(paths.chroma, ignore_errors=True)
-
-
 def _to_document(article: Article) -> Document:
     return Document(
         id_=article.id,
@@ -133,15 +136,49 @@ def ingest(
                 + f"{paths.root}"
             )
         try:
-            _write(settings, paths, corpus.articles, report, rebuild=rebuild, progress=progress)
+            if rebuild and not settings.chroma_host and read_manifest(paths) is not None:
+                _rebuild_beside(settings, paths, corpus.articles, report, progress=progress)
+            else:
+                _write(settings, paths, corpus.articles, report, rebuild=rebuild, progress=progress)
         except MaliQAError:
             raise
         except Exception as exc:
-            if not_writable(exc) or read_only_message(paths):
-                raise IngestError(read_only_message(paths) or f"cannot write to {paths.root}: {exc}") from exc
-            raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
+            raise IngestError(failure_message(exc, paths, rebuild=rebuild)) from exc
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _rebuild_beside(
+    settings: Settings, paths: IndexPaths, articles: list[Article], report: IngestReport, *, progress: bool
+) -> None:
+    """A rebuild of a local store, made in a folder of its own inside the index folder and moved in when it
+    is complete: the previous index answers meanwhile, and still does if the rebuild fails."""
+    staging = paths.root / ".rebuild"
+    staged = settings.with_(vectorstore_dir=staging)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _write(staged, paths_for(staged), articles, report, rebuild=False, progress=progress)
+        report.rebuilt = True
+        forget_chroma_client(staged)
+        cache.clear_all()  # this process's clients and loaded indexes of the folder being replaced
+        forget_chroma_client(settings)
+        paths.unfinished.touch()  # a kill while the parts are moved in: the next ingest checks them all
+        new = paths_for(staged)
+        for old, part in (
+            (paths.chroma, new.chroma),
+            (paths.bm25, new.bm25),
+            (paths.vocab, new.vocab),
+            (paths.articles, new.articles),
+            (docstore_path(paths), docstore_path(new)),
+        ):
+            if old.is_dir():
+                os.replace(old, staging / f"old-{old.name}")
+            if part.exists():
+                os.replace(part, old)
+        os.replace(new.manifest, paths.manifest)
+        paths.unfinished.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write(
@@ -154,10 +191,10 @@ def _write(
     progress: bool,
 ) -> None:
     """Under the lock: rebuild when the store holds another model's or another collection's index, then
-    sync; the manifest is removed first and written last."""
+    sync; the manifest of the last finished index stays until the new one is written, last."""
     model_name = embed_model_name(settings)
     if rebuild and not settings.chroma_host:
-        _drop_local_store(paths)  # a damaged store may not even open
+        drop_local_store(paths)  # a damaged store may not even open
     client = chroma_client(settings)
     manifest = read_manifest(paths)
     try:
@@ -177,12 +214,18 @@ def _write(
     ):
         if existing is not None and recorded != model_name and not rebuild:
             log.warning("the index was made with %s, not %s: rebuilding it", recorded, model_name)
-        _wipe(client, settings, paths)
+        wipe(client, settings, paths)
         report.rebuilt = True
     # A store not left by a finished ingest of this version is checked in full against its docstore.
-    check = report.rebuilt or manifest is None or manifest.get("format") != MANIFEST_FORMAT
+    unfinished = paths.unfinished.exists()  # the last ingest was killed or failed: its files are redone
+    check = report.rebuilt or manifest is None or manifest.get("format") != MANIFEST_FORMAT or unfinished
     outdated = manifest is not None and manifest.get("store_format") != STORE_FORMAT
-    paths.manifest.unlink(missing_ok=True)  # the index is "being written" until a new manifest lands
+    damaged = damaged_files(paths, manifest) if manifest is not None and not report.rebuilt else []
+    for name in damaged:
+        log.warning("%s differs from the manifest (damaged or missing): writing it again", name)
+        report.warnings.append(f"{name}: damaged or missing, written again from the stored passages")
+    # the last finished index answers (its manifest stays) until the new manifest lands
+    paths.unfinished.touch()
     _sync(
         settings,
         paths,
@@ -191,7 +234,7 @@ def _write(
         report,
         progress,
         check=check or _count_differs(client, settings, manifest),
-        outdated=outdated,
+        outdated=outdated or unfinished or bool(damaged) or (manifest or {}).get("files") is None,
     )
 
 
@@ -221,12 +264,15 @@ def _sync(
     sentences = client.get_or_create_collection(
         sentence_collection_name(settings), metadata={"embed_model": model_name, "hnsw:space": "cosine"}
     )
-    docstore = load_docstore(paths)
-    vector_store = ChromaVectorStore(chroma_collection=collection)
+    docstore = _docstore(paths, report)
+    if not docstore.docs and docstore_path(paths).exists():
+        check = True  # every vector is checked against the (new) empty record
+    batch = max_batch(client)
+    vector_store = BatchedChromaStore(collection, batch)
     embed_model = get_embed_model(settings)
     known = {doc_id: h for h, doc_id in docstore.get_all_document_hashes().items()}
     if check:
-        _reconcile(collection, sentences, docstore, known)
+        reconcile(collection, sentences, docstore, known)
     documents = [_to_document(a) for a in articles]
     current = {d.id_ for d in documents}
     for doc_id in sorted(set(known) - current):
@@ -244,7 +290,7 @@ def _sync(
             to_run.append(doc)
         else:
             report.unchanged += 1
-    _drop_leftovers(collection, sentences, report.added)
+    drop_leftovers(collection, sentences, report.added, batch)
     updated = set(report.updated)
     pipeline = IngestionPipeline(
         transformations=[PassageParser(), embed_model],
@@ -256,14 +302,14 @@ def _sync(
     bar = _progress_bar(len(to_run), progress)
     saved = float("-inf")  # the first batch is recorded at once, later ones every DOCSTORE_SAVE_SECONDS
     for i in range(0, len(to_run), BATCH_ARTICLES):
-        batch = to_run[i : i + BATCH_ARTICLES]
-        for doc in batch:
+        articles_batch = to_run[i : i + BATCH_ARTICLES]
+        for doc in articles_batch:
             if doc.id_ in updated:  # its old sentences go with its old passages, batch by batch
                 sentences.delete(where={"article_id": doc.id_})
-        nodes = pipeline.run(documents=batch)
-        _add_sentences(sentences, embed_model, nodes)
+        nodes = pipeline.run(documents=articles_batch)
+        _add_sentences(sentences, embed_model, nodes, min(batch, 1000))
         report.new_passages += len(nodes)
-        bar.update(len(batch))
+        bar.update(len(articles_batch))
         if time.monotonic() - saved > DOCSTORE_SAVE_SECONDS:  # a killed ingest then redoes little
             docstore.persist(str(docstore_path(paths)))
             saved = time.monotonic()
@@ -285,59 +331,25 @@ def _sync(
             "format": MANIFEST_FORMAT,
             "store_format": STORE_FORMAT,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": file_checksums(paths),
         },
     )
+    paths.unfinished.unlink(missing_ok=True)
 
 
-def _reconcile(collection: Any, sentences: Any, docstore: Any, known: dict[str, str]) -> None:
-    """Chroma and the docstore made to agree, after a killed run or on a store of an older version: vectors
-    of articles the docstore does not hold are deleted (no phantom article is ever cited), and articles the
-    docstore holds without passages or sentences are forgotten, so that they are indexed again."""
-    passages = _stored_articles(collection)
-    with_sentences = _stored_articles(sentences)
-    phantoms = sorted((passages | with_sentences) - set(known))
-    lost = sorted(set(known) - (passages & with_sentences))
-    if phantoms or lost:
-        log.warning(
-            "repairing the index: %d articles stored without a record, %d recorded without vectors",
-            len(phantoms),
-            len(lost),
-        )
-    for i in range(0, len(phantoms + lost), 1000):
-        chunk = (phantoms + lost)[i : i + 1000]
-        collection.delete(where={"article_id": {"$in": chunk}})
-        sentences.delete(where={"article_id": {"$in": chunk}})
-    for doc_id in lost:
-        docstore.delete_document(doc_id, raise_error=False)
-        known.pop(doc_id, None)
+def _docstore(paths: IndexPaths, report: IngestReport) -> SimpleDocumentStore:
+    """The writer's record of each article; a damaged one is set aside and started again (every article is
+    then indexed again, while the previous index answers)."""
+    try:
+        return load_docstore(paths)
+    except Exception as exc:  # llama-index raises what json and its own schema raise
+        path = docstore_path(paths)
+        log.warning("%s is damaged (%s): indexing every article again", path, type(exc).__name__)
+        report.warnings.append(f"{path.name}: damaged ({type(exc).__name__}), every article indexed again")
+        return SimpleDocumentStore()
 
 
-def _stored_articles(collection: Any, batch: int = 5000) -> set[str]:
-    """The article ids of every vector in a collection, page by page."""
-    found: set[str] = set()
-    offset = 0
-    while True:
-        got = collection.get(include=["metadatas"], limit=batch, offset=offset)
-        if not got["ids"]:
-            return found
-        found.update(str((meta or {}).get("article_id", "")) for meta in got["metadatas"])
-        offset += len(got["ids"])
-
-
-def _drop_leftovers(collection: Any, sentences: Any, article_ids: list[str]) -> None:
-    """Vectors of articles the docstore does not know: written by an ingest killed before it recorded
-    them. Found with one query per thousand articles, and only when the collections hold anything."""
-    if not article_ids or (collection.count() == 0 and sentences.count() == 0):
-        return
-    for i in range(0, len(article_ids), 1000):
-        chunk = article_ids[i : i + 1000]
-        for store, key in ((collection, "document_id"), (sentences, "article_id")):
-            found = store.get(where={key: {"$in": chunk}}, include=[])["ids"]
-            if found:
-                store.delete(ids=found)
-
-
-def _add_sentences(collection: Any, embed_model: Any, nodes: Sequence[BaseNode]) -> None:
+def _add_sentences(collection: Any, embed_model: Any, nodes: Sequence[BaseNode], batch: int) -> None:
     """One vector per sentence of each passage, so that an answer can weigh each sentence's meaning."""
     ids: list[str] = []
     texts: list[str] = []
@@ -350,8 +362,8 @@ def _add_sentences(collection: Any, embed_model: Any, nodes: Sequence[BaseNode])
             ids.append(sid)
             texts.append(text[s - start : e - start])
             metadatas.append({"article_id": node.metadata.get("article_id", ""), "start": s, "end": e})
-    for i in range(0, len(ids), 1000):
-        chunk = slice(i, i + 1000)
+    for i in range(0, len(ids), batch):
+        chunk = slice(i, i + batch)
         vectors = embed_model.get_text_embedding_batch(texts[chunk])
         collection.upsert(ids=ids[chunk], embeddings=vectors, metadatas=metadatas[chunk])
 
@@ -406,7 +418,9 @@ def refresh_lexical(settings: Settings) -> None:
             raise IndexUnavailableError(
                 f"the index in {paths.root} is damaged ({type(exc).__name__}): {REBUILD_HINT}"
             ) from exc
-        write_json_atomic(paths.manifest, {**manifest, "store_format": STORE_FORMAT})
+        write_json_atomic(
+            paths.manifest, {**manifest, "store_format": STORE_FORMAT, "files": file_checksums(paths)}
+        )
 
 
 def _write_vocabulary(nodes: Sequence[BaseNode], paths: IndexPaths) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,27 +19,33 @@ from mali_qa.config import WARM_UP_QUESTION, Settings
 from mali_qa.errors import IndexUnavailableError, IngestLockedError, MaliQAError
 from mali_qa.search.lexical import Bm25Index
 from mali_qa.search.vectors import ChromaSearch, MemorySearch, StoredPassage, VectorSearch
-from mali_qa.store.chroma import chroma_client, sentence_collection_name
+from mali_qa.store.chroma import chroma_client, forget_chroma_client, sentence_collection_name
 from mali_qa.store.folder import (
     REBUILD_HINT,
+    IndexPaths,
     check_store_folder,
     ingest_running,
     paths_for,
     read_manifest,
     running_message,
 )
-from mali_qa.store.formats import STORE_FORMAT, read_articles
+from mali_qa.store.formats import STORE_FORMAT, damaged_files, read_articles
 from mali_qa.store.minilm import embed_model_name, shared_minilm
 from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
 
 log = logging.getLogger(__name__)
 
+#: Seconds a process with no index loaded waits for a running ingest to finish writing its files, when the
+#: files it finds are half written.
+INGEST_WAIT = 10.0
+
 
 class IndexState:
     """A loaded index, shared by every question of the process: Chroma, BM25, articles and vocabulary."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, fresh_client: bool = False) -> None:
+        """`fresh_client`: a new Chroma client, not the process's (which another process's ingest made stale)."""
         self.settings = settings
         self.paths = paths_for(settings)
         manifest = read_manifest(self.paths)
@@ -66,7 +73,15 @@ class IndexState:
             )
         self.manifest = manifest
         self.stamp = self.paths.manifest.stat().st_mtime_ns
+        damaged = damaged_files(self.paths, manifest)
+        if damaged:  # or half written by a running ingest: `load_index` waits for it
+            raise IndexUnavailableError(
+                f"{', '.join(damaged)} in {self.paths.root} differ from the manifest (damaged or missing): run "
+                "`mali-qa ingest` (it writes them again)"
+            )
         try:
+            if fresh_client:
+                forget_chroma_client(settings)
             client = chroma_client(settings)
             self.collection = client.get_collection(settings.collection)
             self.sentences = client.get_collection(sentence_collection_name(settings))
@@ -81,7 +96,7 @@ class IndexState:
             #: the articles' words with their counts, for typo repair (None: an index of an older version)
             self.words: dict[str, int] | None = vocab.get("words")
             self.bm25 = self._load_bm25()
-            self.search: VectorSearch = self._vector_search()
+            self.search: VectorSearch = self._vector_search(set(self.bm25.ids))
         except MaliQAError:
             raise
         except Exception as exc:
@@ -111,11 +126,18 @@ class IndexState:
         bm25.search(WARM_UP_QUESTION, 1)  # a damaged part fails here, not in the middle of a question
         return bm25
 
-    def _vector_search(self) -> VectorSearch:
-        """Exact search in memory for an index of at most `memory_vectors` vectors, else Chroma's HNSW."""
+    def _vector_search(self, allowed: set[str]) -> VectorSearch:
+        """Exact search in memory for an index of at most `memory_vectors` vectors, else Chroma's HNSW; both
+        see only the passages of this index's BM25 (an ingest adding vectors meanwhile is not seen)."""
         if self.n_passages + self.n_sentences <= self.settings.memory_vectors:
-            return MemorySearch(self.collection, self.sentences)
-        return ChromaSearch(self.collection, self.sentences, self.n_passages, self.n_sentences)
+            search = MemorySearch(self.collection, self.sentences, allowed)
+            if search.missing:
+                message = f"{search.missing} passages of the index in {self.paths.root} are gone from Chroma"
+                if ingest_running(self.paths):  # being replaced: `load_index` waits for the ingest
+                    raise IndexUnavailableError(f"{message}: an ingest is replacing them")
+                log.warning("%s: run `mali-qa ingest` to repair it", message)
+            return search
+        return ChromaSearch(self.collection, self.sentences, self.n_passages, self.n_sentences, allowed)
 
     def passages_by_id(self, ids: list[str]) -> list[StoredPassage]:
         """Stored passages in the order of `ids` (missing ones left out)."""
@@ -185,9 +207,12 @@ def loaded_index(settings: Settings) -> IndexState | None:
 
 
 def load_index(settings: Settings) -> IndexState:
-    """The process's loaded index, loaded again after a re-ingest. While an ingest runs, the index already
-    loaded (if any) goes on answering; an unfinished, missing or incompatible index is an error naming the
-    fix (building one is the service's decision: `service.open_index`)."""
+    """The process's loaded index, loaded again (with a new Chroma client) when another ingest has finished:
+    while an ingest runs, the index already loaded (if any) goes on answering, and so does it when the new
+    one cannot be loaded. A process with no index loaded reads the last finished one, waiting up to
+    INGEST_WAIT seconds for a running ingest that is writing its files. An unfinished, missing or
+    incompatible index is an error naming the fix (building one is the service's decision:
+    `service.open_index`)."""
     key = _key(settings)
     paths = paths_for(settings)
     with _states_lock:
@@ -195,11 +220,41 @@ def load_index(settings: Settings) -> IndexState:
         if state is not None and not state.is_stale():
             return state
         check_store_folder(paths)
-        if read_manifest(paths) is None and ingest_running(paths):
-            if state is not None:
-                return state  # the ingest rewrites the index: answer from the loaded one until it ends
+        if state is not None and ingest_running(paths):
+            return state  # the ingest rewrites the index: answer from the loaded one until it ends
+        if state is None and read_manifest(paths) is None and ingest_running(paths):
             raise IngestLockedError(running_message(paths))
         log.debug("loading the index in %s (collection %s)", paths.root, settings.collection)
-        state = IndexState(settings)
-        _states[key] = state
-        return state
+        try:
+            loaded = _load(settings, fresh_client=state is not None)
+        except MaliQAError as exc:
+            if state is None:
+                raise
+            log.warning("the new index cannot be loaded (%s): answering from the one loaded before", exc)
+            state.stamp = _stamp(paths)  # tried again when the manifest changes again
+            return state
+        _states[key] = loaded
+        return loaded
+
+
+def _stamp(paths: IndexPaths) -> int:
+    try:
+        return paths.manifest.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _load(settings: Settings, *, fresh_client: bool) -> IndexState:
+    """The index, waiting for a running ingest when its files are half written."""
+    paths = paths_for(settings)
+    deadline = time.monotonic() + INGEST_WAIT
+    while True:
+        try:
+            return IndexState(settings, fresh_client=fresh_client)
+        except IndexUnavailableError:
+            if not ingest_running(paths):
+                raise
+        if time.monotonic() > deadline:
+            raise IngestLockedError(running_message(paths))
+        time.sleep(0.2)
+        fresh_client = True

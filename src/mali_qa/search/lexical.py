@@ -18,6 +18,8 @@ class Bm25Index:
         stored = read_bm25(folder)
         self._bm25 = stored.model
         self._ids = stored.ids
+        #: the passage id of each BM25 row: the passages of this index
+        self.ids: tuple[str, ...] = tuple(stored.ids)
         self._pattern = stored.token_pattern
         self._stemmer = Stemmer.Stemmer(stored.stemmer) if stored.stemmer else None
         self.size = len(stored.ids)

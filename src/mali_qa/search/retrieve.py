@@ -5,6 +5,7 @@ Chroma and bm25s are queried directly: no framework objects are made per hit."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -66,7 +67,8 @@ class HybridRetriever:
         stored: dict[str, StoredPassage] = {}
         rankings = self.rankings(query, vector, stored)
         dense = dict(rankings[0])
-        fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings])[: self.top_k]
+        fused = reciprocal_rank_fusion([[pid for pid, _ in ranking] for ranking in rankings])
+        fused = self._keep_exact_match(query, fused, rankings[2], stored)
         missing = [pid for pid, _ in fused if pid not in stored]
         stored.update((p[0], p) for p in self._state.passages_by_id(missing))
         passages = [
@@ -79,6 +81,38 @@ class HybridRetriever:
             replace(p, sentence_scores=_sentence_scores(spans[p.id], ids[p.id], vectors, vector))
             for p in passages
         ]
+
+    def _keep_exact_match(
+        self,
+        query: str,
+        fused: list[tuple[str, float]],
+        lexical: Ranking,
+        stored: dict[str, StoredPassage],
+    ) -> list[tuple[str, float]]:
+        """The fused top_k, holding BM25's first hit when it holds exactly an identifier or number of the
+        question (a token with a digit: "convoy 4321"): the dense rankings cannot tell 4321 from 4335, and
+        fusion would otherwise push the one passage that names it out of the top (it takes the last place)."""
+        top = fused[: self.top_k]
+        identifiers = set(identifier_tokens(query))
+        if not identifiers or not lexical or any(pid == lexical[0][0] for pid, _ in top):
+            return top
+        first = lexical[0][0]
+        if first not in stored:
+            stored.update((p[0], p) for p in self._state.passages_by_id([first]))
+        if first not in stored or not identifiers & set(_words(stored[first][1])):
+            return top
+        score = next((score for pid, score in fused if pid == first), 0.0)
+        return [*top[: self.top_k - 1], (first, score)]
+
+
+def identifier_tokens(text: str) -> list[str]:
+    """The identifiers and numbers of a text: its words holding a digit ("4321", "MINUSMA2", "b52"),
+    lowercased."""
+    return [word for word in _words(text) if any(c.isdigit() for c in word)]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def _sentence_scores(

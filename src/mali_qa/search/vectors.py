@@ -1,7 +1,9 @@
 """Nearest-vector look-ups of one index, two ways with one interface: a small index is read from Chroma once
 and searched exactly in memory (one matrix product: no query round trip per question); a large one, or one
 on a Chroma server past the limit, is queried through Chroma's HNSW every time. Distances are cosine
-distances (1 - cosine) either way, as the collections are made with `hnsw:space: cosine`."""
+distances (1 - cosine) either way, as the collections are made with `hnsw:space: cosine`. Either way only the
+passages of the loaded index's manifest (its BM25 ids) are seen: vectors an ingest is adding meanwhile are
+left out."""
 
 from __future__ import annotations
 
@@ -36,12 +38,19 @@ class VectorSearch(Protocol):
         ...
 
 
+def passage_of(sentence_id: str) -> str:
+    """The passage id of a sentence vector's id (`<passage id>/<j>`)."""
+    return sentence_id.rsplit("/", 1)[0]
+
+
 class ChromaSearch:
     """Every look-up is a Chroma query; the sentence vectors read lately are kept (up to
     SENTENCE_VECTORS_KEPT), as questions keep retrieving the same passages."""
 
-    def __init__(self, passages: Any, sentences: Any, n_passages: int, n_sentences: int) -> None:
-        self._passages, self._sentences = passages, sentences
+    def __init__(
+        self, passages: Any, sentences: Any, n_passages: int, n_sentences: int, allowed: set[str]
+    ) -> None:
+        self._passages, self._sentences, self._allowed = passages, sentences, allowed
         self._n_passages, self._n_sentences = max(n_passages, 1), max(n_sentences, 1)
         self._kept: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -57,15 +66,21 @@ class ChromaSearch:
             for pid, text, meta, distance in zip(
                 hits["ids"][0], hits["documents"][0], hits["metadatas"][0], hits["distances"][0], strict=True
             )
+            if pid in self._allowed
         ]
 
     def nearest_sentences(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         hits = self._sentences.query(
             query_embeddings=[vector.tolist()], n_results=min(n, self._n_sentences), include=["distances"]
         )
-        return [(sid, float(d)) for sid, d in zip(hits["ids"][0], hits["distances"][0], strict=True)]
+        return [
+            (sid, float(d))
+            for sid, d in zip(hits["ids"][0], hits["distances"][0], strict=True)
+            if passage_of(sid) in self._allowed
+        ]
 
     def passages(self, ids: list[str]) -> list[StoredPassage]:
+        ids = [i for i in ids if i in self._allowed]
         if not ids:
             return []
         got = self._passages.get(ids=ids, include=["documents", "metadatas"])
@@ -96,15 +111,17 @@ class MemorySearch:
     """The whole index read from Chroma once (passages with their texts, sentence vectors) and searched
     exactly: a question costs one matrix product instead of two Chroma queries and two reads."""
 
-    def __init__(self, passages: Any, sentences: Any) -> None:
-        got = passages.get(include=["documents", "metadatas", "embeddings"])
+    def __init__(self, passages: Any, sentences: Any, allowed: set[str]) -> None:
+        got = _only(passages.get(include=["documents", "metadatas", "embeddings"]), allowed, lambda i: i)
+        #: passages of the index that Chroma no longer holds (an ingest is deleting or replacing them)
+        self.missing = len(allowed - set(got["ids"]))
         self._stored: dict[str, StoredPassage] = {
             pid: (pid, text or "", dict(meta or {}))
             for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
         self._passage_ids: list[str] = list(got["ids"])
         self._passage_matrix = _unit_rows(got["embeddings"])
-        got = sentences.get(include=["embeddings"])
+        got = _only(sentences.get(include=["embeddings"]), allowed, passage_of)
         self._sentence_ids: list[str] = list(got["ids"])
         self._sentence_matrix = _unit_rows(got["embeddings"])
         self._sentence_rows = {sid: row for row, sid in enumerate(self._sentence_ids)}
@@ -131,6 +148,18 @@ class MemorySearch:
     def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         rows = self._sentence_rows
         return {i: self._sentence_matrix[rows[i]] for i in ids if i in rows}
+
+
+def _only(got: dict[str, Any], allowed: set[str], passage: Any) -> dict[str, Any]:
+    """The rows of a Chroma `get` whose passage is allowed."""
+    keep = [row for row, i in enumerate(got["ids"]) if passage(i) in allowed]
+    if len(keep) == len(got["ids"]):
+        return got
+    return {
+        key: [values[row] for row in keep]
+        for key, values in got.items()
+        if key in ("ids", "documents", "metadatas", "embeddings") and values is not None
+    }
 
 
 def _unit_rows(vectors: Any) -> np.ndarray:

@@ -43,6 +43,17 @@ def drop_chroma_clients() -> None:
     SharedSystemClient.clear_system_cache()
 
 
+def forget_chroma_client(settings: Settings) -> None:
+    """Make the next `chroma_client` of a local store a new one: the process's client of it reads what it
+    had cached, not what another process's ingest wrote since. Clients in use go on as they are."""
+    if settings.chroma_host:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    systems = SharedSystemClient._identifier_to_system  # chromadb keys its shared clients by the folder
+    systems.pop(str(paths_for(settings).chroma), None)
+
+
 def sentence_collection_name(settings: Settings) -> str:
     return f"{settings.collection}_sentences"
 

@@ -52,6 +52,12 @@ class IndexPaths:
     def lock(self) -> Path:
         return self.root / ".ingest.lock"
 
+    @property
+    def unfinished(self) -> Path:
+        """Present while an ingest writes (and after one that was killed or failed): the next ingest then
+        checks every stored vector against the docstore. The manifest of the last finished index stays."""
+        return self.root / ".ingest-unfinished"
+
 
 def paths_for(settings: Settings) -> IndexPaths:
     return IndexPaths(Path(settings.vectorstore_dir))

@@ -5,6 +5,7 @@ of another format is refused with an error naming the rebuild."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -159,3 +160,46 @@ def read_bm25(folder: Path) -> StoredBm25:
         token_pattern=str(options.get("token_pattern") or TOKEN_PATTERN),
         stemmer=options.get("stemmer"),
     )
+
+
+def our_files(paths: IndexPaths) -> list[Path]:
+    """The files of ours the read path reads (articles, term counts, BM25), whose checksums the manifest
+    holds."""
+    bm25 = sorted(p for p in paths.bm25.iterdir() if p.is_file()) if paths.bm25.is_dir() else []
+    return [paths.articles, paths.vocab, *bm25]
+
+
+def file_checksums(paths: IndexPaths) -> dict[str, list[Any]]:
+    """Size and sha256 of each of our files, by its path in the index folder (written into the manifest)."""
+    return {
+        path.relative_to(paths.root).as_posix(): [path.stat().st_size, _sha256(path)]
+        for path in our_files(paths)
+        if path.exists()
+    }
+
+
+def damaged_files(paths: IndexPaths, manifest: dict[str, Any], *, full: bool = True) -> list[str]:
+    """Our files that differ from the manifest's record: missing, of another size, or (`full`) of another
+    sha256, plus any extra BM25 file. Empty for a manifest without a record (an index of an older version)."""
+    recorded = manifest.get("files")
+    if not isinstance(recorded, dict):
+        return []
+    damaged = []
+    for name, record in recorded.items():
+        path = paths.root / name
+        try:
+            size, digest = record
+            if path.stat().st_size != size or (full and _sha256(path) != digest):
+                damaged.append(name)
+        except (OSError, ValueError, TypeError):
+            damaged.append(name)
+    extra = [p.relative_to(paths.root).as_posix() for p in our_files(paths) if p.exists()]
+    return damaged + sorted(set(extra) - set(recorded))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
