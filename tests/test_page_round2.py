@@ -85,8 +85,9 @@ def test_offline_sidebar_offers_written_answers(app_env: Any) -> None:
 
 
 def test_written_answers_hint_only_when_no_model_writes(tmp_path: Path) -> None:
-    from mali_qa.config import Settings
     from page.labels import written_answers_hint
+
+    from mali_qa.config import Settings
 
     offline = Settings.from_env(env_file=os.devnull, engine="offline")
     assert "MALI_QA_ENGINE=auto" in written_answers_hint(offline)
