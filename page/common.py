@@ -36,7 +36,7 @@ button.mq-copy {
 }
 button.mq-copy:hover { border-color: light-dark(#6b7280, #9ca3af); }
 .mq-flash { outline: 2px solid light-dark(#d97706, #fbbf24); outline-offset: 3px; border-radius: 0.6rem; }
-.st-key-mq-script { display: none; }
+.st-key-mq-script, .st-key-mq-owner { display: none; }
 @media (max-width: 640px) {  /* a phone: "New conversation" keeps its icon only, the question box the room */
   .st-key-new-conversation button [data-testid="stMarkdownContainer"] { display: none; }
 }

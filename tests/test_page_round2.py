@@ -93,3 +93,82 @@ def test_written_answers_hint_only_when_no_model_writes(tmp_path: Path) -> None:
     assert "MALI_QA_ENGINE=auto" in written_answers_hint(offline)
     local = Settings.from_env(env_file=os.devnull, engine="auto", openai_base_url="http://127.0.0.1:11434/v1")
     assert written_answers_hint(local) == ""
+
+
+# --------------------------------------------------------------------------- conversations in SQLite
+
+
+def test_saved_conversations_belong_to_their_browser(tmp_path: Path) -> None:
+    from page.saved import SavedConversations, new_conversation_id, new_owner_secret
+
+    from mali_qa.types import Answer, Citation, Passage
+
+    mine, theirs = new_owner_secret(), new_owner_secret()
+    store = SavedConversations(tmp_path)
+    cid = new_conversation_id()
+    answer = Answer(
+        text="In August 2022. [1]",
+        answered=True,
+        citations=[Citation(source="a1", title="T", text="x", score=0.5, quote="x")],
+        retrieved=[
+            Passage(
+                id="p", article_id="a1", title="T", text="x", start=0, end=1, sentence_scores=((0, 1, 0.5),)
+            )
+        ],
+    )
+    messages = [
+        {"role": "user", "content": "When?", "id": "u"},
+        {"role": "assistant", "content": "x", "id": "a", "answer": answer},
+    ]
+    store.put(cid, mine, messages)
+    again = SavedConversations(tmp_path).get(cid, mine)  # a new process: read from the file
+    assert again is not None and again[1]["answer"] == answer and again[0]["content"] == "When?"
+    assert store.get(cid, theirs) is None and store.listing(theirs) == []  # an id alone opens nothing
+    store.put(cid, theirs, [{"role": "user", "content": "overwrite", "id": "z"}])  # nor overwrites it
+    assert store.get(cid, mine) == again
+    store.rename(cid, theirs, "stolen")
+    store.delete(cid, theirs)
+    assert [(s.id, s.title) for s in store.listing(mine)] == [(cid, "When?")]
+    store.rename(cid, mine, "  France   leaves ")
+    assert store.listing(mine)[0].title == "France leaves"
+    for bad in ("../x", "", "x" * 200):
+        assert store.get(bad, mine) is None
+    store.delete(cid, mine)
+    assert store.get(cid, mine) is None and store.listing(mine) == []
+    assert mine not in (tmp_path / "conversations.sqlite3").read_bytes().decode("latin-1")  # only its hash
+
+
+def test_sidebar_lists_opens_renames_and_deletes_this_browsers_conversations(
+    app_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from page import chat, history
+    from page.markup import escape_markdown
+
+    from test_app import FRANCE, WORLD_CUP, ask
+
+    browser = {"secret": "a" * 43}
+    monkeypatch.setattr(chat, "browser_owner", lambda: browser["secret"])
+    monkeypatch.setattr(history, "browser_owner", lambda: browser["secret"])
+    at = ask(start(), FRANCE)
+    first = at.query_params["c"]
+    next(b for b in at.button if b.label == "New conversation").click().run()
+    at = ask(at, WORLD_CUP)
+    listed = [b.label for b in at.sidebar.button if b.key and b.key.startswith("open-")]
+    assert listed == [escape_markdown(WORLD_CUP), escape_markdown(FRANCE)]  # the latest first
+    next(b for b in at.sidebar.button if b.key == f"open-{first}").click().run()
+    assert at.query_params["c"] == first and at.chat_message[0].markdown[0].value.startswith(
+        "When did France"
+    )
+    at.sidebar.text_input(key=f"title-{first}").set_value("France leaves").run()
+    assert any(b.label == "France leaves" for b in at.sidebar.button)
+    next(b for b in at.sidebar.button if b.key == f"delete-{first}").click().run()
+    assert (
+        not at.chat_message
+        and len([b for b in at.sidebar.button if b.key and b.key.startswith("open-")]) == 1
+    )
+    # another browser: the link of this browser's conversation opens an empty chat, and its list is empty
+    second = next(b.key for b in at.sidebar.button if b.key and b.key.startswith("open-"))[len("open-") :]
+    browser["secret"] = "z" * 43
+    other = start({"c": second})
+    assert not other.chat_message and "c" not in other.query_params
+    assert not [b for b in other.sidebar.button if b.key and b.key.startswith("open-")]
