@@ -18,7 +18,13 @@ from mali_qa.types import NO_ANSWER, Answer, Citation
 from page.common import article_for, outlet_of, show_error, shown_errors, wait_for_index
 from page.conversation import closest_passages, history_for, question_for
 from page.display import suggest_topics, suggestion_question
-from page.history import browser_owner, conversation_list, new_conversation, saved_conversations
+from page.history import (
+    browser_owner,
+    conversation_list,
+    new_conversation,
+    remember_browser,
+    saved_conversations,
+)
 from page.labels import byline, copy_text, display_date, source_heading
 from page.markup import (
     answer_html,
@@ -316,6 +322,7 @@ def chat_page() -> None:
     from page.engine import page_settings
 
     settings = page_settings()
+    remember_browser()
     messages = restore_conversation()
     st.title("Ask the articles")
     st.caption("Questions about Russia in Mali and France's withdrawal, answered from the indexed articles.")

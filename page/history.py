@@ -29,14 +29,19 @@ def saved_conversations() -> SavedConversations:
 
 
 def browser_owner() -> str:
-    """This browser's secret: its cookie, else one made for this session (and set as the cookie)."""
+    """This browser's secret: its cookie, else the one made for this session (`remember_browser` sets it)."""
     cookie = st.context.cookies.get(OWNER_COOKIE, "")
     if OWNER_SECRET.match(cookie):
         return cookie
     owner: str = st.session_state.setdefault("owner", new_owner_secret())
-    with st.container(key="mq-owner"):
-        st.html(OWNER_COOKIE_SCRIPT % json.dumps(owner), unsafe_allow_javascript=True)
     return owner
+
+
+def remember_browser() -> None:
+    """Once per run: a browser without the cookie gets this session's secret as its cookie."""
+    if not OWNER_SECRET.match(st.context.cookies.get(OWNER_COOKIE, "")):
+        with st.container(key="mq-owner"):
+            st.html(OWNER_COOKIE_SCRIPT % json.dumps(browser_owner()), unsafe_allow_javascript=True)
 
 
 def new_conversation() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from test_browser import (
+    CHAT_INPUT,
     CHROMEDRIVER,
     CHROMIUM,
     MESSAGE,
@@ -132,3 +133,55 @@ def test_new_answers_and_opened_cards_stand_in_view_above_the_question_box(
 
         assert wait(browser, 3).until(card_shown), f"{scheme} step {step}: source card {selector} hidden"
         browser.save_screenshot(str(shots / f"{scheme}-{step}-card.png"))
+
+
+def test_a_conversation_survives_a_restart_in_its_own_browser_only(
+    built_settings: Any, browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    import shutil
+
+    from selenium.webdriver.common.by import By
+
+    from servers import page_server
+
+    seeds, store = tmp_path / "seeds", tmp_path / "vectorstore"
+    shutil.copytree(built_settings.seeds_dir, seeds)
+    shutil.copytree(built_settings.vectorstore_dir, store)
+    monkeypatch.setenv("MALI_QA_CONVERSATIONS_DIR", str(tmp_path / "conversations"))
+    monkeypatch.setenv("MALI_QA_FEEDBACK_FILE", str(tmp_path / "feedback.jsonl"))
+    sidebar_items = "[data-testid='stSidebar'] [class*='st-key-open-'] button"
+
+    with page_server(seeds, store, tmp_path) as url:
+        open_page(browser, url)
+        ask(browser, QUESTION)
+        wait(browser, 10).until(
+            lambda d: "?c=" in d.current_url and d.find_elements(By.CSS_SELECTOR, sidebar_items)
+        )
+        link = browser.current_url
+    assert (tmp_path / "conversations" / "conversations.sqlite3").is_file()
+
+    with page_server(seeds, store, tmp_path) as url:  # a new server process: nothing kept in memory
+        again = re.sub(r"^http://127\.0\.0\.1:\d+", url, link)
+        browser.get(again)
+
+        def restored(d: Any) -> Any:
+            messages = d.find_elements(By.CSS_SELECTOR, MESSAGE)
+            return len(messages) == 2 and "Sources" in messages[-1].text and messages
+
+        messages = wait(browser).until(restored)
+        assert QUESTION in messages[0].text
+        listed = wait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, sidebar_items))
+        assert len(listed) == 1 and QUESTION in listed[0].text  # the sidebar lists it
+        browser.save_screenshot(str(output_dir(tmp_path) / "conversation-restored.png"))
+
+        # another browser (no secret cookie): the link opens an empty chat, no list, and a guessed id nothing
+        browser.delete_all_cookies()
+        for target in (again, f"{url}/?c={secrets.token_urlsafe(16)}"):
+            browser.get(target)
+            wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, CHAT_INPUT))
+            wait(browser).until(lambda d: "Try one of these" in d.find_element(By.TAG_NAME, "body").text)
+            assert not browser.find_elements(By.CSS_SELECTOR, MESSAGE)
+            assert not browser.find_elements(By.CSS_SELECTOR, sidebar_items)
+            assert QUESTION not in browser.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
+        browser.save_screenshot(str(output_dir(tmp_path) / "conversation-other-browser.png"))
