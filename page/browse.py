@@ -11,6 +11,16 @@ from mali_qa.config import Settings
 from page.common import ROOT, outlet_of, shown_errors, wait_for_index
 from page.display import by_type_rows, demote_headings, read_report, report_section, report_time, short_path
 from page.engine import page_settings
+from page.figures import (
+    FigureSet,
+    figure_row,
+    figure_text,
+    first_sight,
+    held_out,
+    in_sample_note,
+    plural,
+    table_cells,
+)
 from page.labels import byline, display_date
 from page.markup import block_html, count_matches, escape_markdown, search_html
 from page.store import read_feedback
@@ -91,6 +101,8 @@ def evaluation_page() -> None:
     report_json, report_md, chart = folder / "report.json", folder / "report.md", folder / "report.png"
     report = read_report(report_json)
     markdown = report_md.read_text(encoding="utf-8") if report_md.is_file() else ""
+    unseen_figures(folder.parent)  # first: the figures on questions the engine never saw
+    st.subheader("In sample")
     if report is None and not markdown and not chart.is_file():
         st.info(
             "No evaluation report yet: run `mali-qa eval`, then reload this page.",
@@ -105,31 +117,20 @@ def evaluation_page() -> None:
 def evaluation_report(report: dict[str, Any] | None, markdown: str, chart: Any, folder: str) -> None:
     if report is not None:
         when = report_time(report)
+        st.caption(escape_markdown(in_sample_note(report)))
         st.caption(
             escape_markdown(
                 f"Latest report of mali-qa eval, made {when or 'at an unknown time'} on {report.get('gold', '?')}"
                 f" · engine {report.get('engine', '?')} · top-k {report.get('top_k', '?')} · from {folder}/"
             )
         )
-        figures = [
-            ("Answer accuracy", report.get("answer_accuracy")),
-            ("Abstention", report.get("abstention_accuracy")),
-            ("Citation hit", report.get("citation_hit_rate")),
-            ("Latency p50", (report.get("latency_ms") or {}).get("p50")),
-        ]
-        with st.container(horizontal=True, gap="medium"):
-            for label, value in figures:
-                shown = (
-                    "–"
-                    if value is None
-                    else (f"{value:.0f} ms" if label.startswith("Latency") else f"{value:.2f}")
-                )
-                st.metric(label, shown, border=True)
+        latency = (report.get("latency_ms") or {}).get("p50")
+        metric_row([*figure_row(report), ("Latency p50", figure_text(latency, unit="ms"))])
     if chart.is_file():
         st.image(str(chart))
     if report is not None and report.get("by_type"):
         st.subheader("By type")
-        st.dataframe(by_type_rows(report), hide_index=True, width="stretch")
+        st.dataframe(table_cells(by_type_rows(report)), hide_index=True, width="stretch")
     elif markdown:
         st.markdown(demote_headings(markdown))  # our own report, rendered as Markdown without raw HTML
         return
@@ -137,6 +138,29 @@ def evaluation_report(report: dict[str, Any] | None, markdown: str, chart: Any, 
     if failures:
         with st.expander("Failures, one by one", icon=":material/rule:"):
             st.markdown(demote_headings(failures, 1))
+
+
+def unseen_figures(eval_dir: Any) -> None:
+    """Held-out and first-sight figures, each with the sentence saying what it is (nothing when neither exists)."""
+    sets = [
+        s for s in (held_out(eval_dir / "bank" / "fit_report.json"), first_sight(eval_dir / "heldout")) if s
+    ]
+    if not sets:
+        return
+    st.subheader("Held out and first sight: questions the engine never saw")
+    for figures in sets:
+        figure_set(figures)
+
+
+def figure_set(figures: FigureSet) -> None:
+    st.caption(escape_markdown(figures.note))
+    metric_row(figure_row(figures))
+
+
+def metric_row(shown: list[tuple[str, str]]) -> None:
+    with st.container(horizontal=True, gap="medium"):
+        for label, value in shown:
+            st.metric(label, value, border=True)
 
 
 def feedback_section(path: Any) -> None:
@@ -147,20 +171,21 @@ def feedback_section(path: Any) -> None:
         return
     up = sum(1 for e in entries if e.get("rating") == "up")
     st.caption(
-        f"{len(entries)} rated answers: {up} helpful, {len(entries) - up} not helpful (latest rating each)."
+        f"{plural(len(entries), 'rated answer')}: {up} helpful, {len(entries) - up} not helpful"
+        " (latest rating each)."
     )
     st.dataframe(
         [
             {
                 "When": str(e.get("time", "")).replace("T", " ")[:16],
-                "Rating": "👍" if e.get("rating") == "up" else "👎",
-                "Question": e.get("question", ""),
-                "Answer": e.get("answer", ""),
+                "Rating": "helpful" if e.get("rating") == "up" else "not helpful",
+                "Question": str(e.get("question") or ""),
+                "Answer": str(e.get("answer") or ""),
                 "Sources": ", ".join(str(c.get("title", "")) for c in e.get("citations") or []),
             }
             for e in entries
         ],
         hide_index=True,
         width="stretch",
-        column_config={"Rating": st.column_config.TextColumn(width="small")},
+        column_config={"Rating": st.column_config.TextColumn(width=100)},
     )

@@ -4,6 +4,7 @@ with suggested questions, and the conversation kept across a reload (its id in t
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,13 @@ from mali_qa.types import NO_ANSWER, Answer, Citation
 from page.common import article_for, outlet_of, show_error, shown_errors, wait_for_index
 from page.conversation import closest_passages, history_for, question_for
 from page.display import suggest_topics, suggestion_question
+from page.history import (
+    browser_owner,
+    conversation_list,
+    new_conversation,
+    remember_browser,
+    saved_conversations,
+)
 from page.labels import byline, copy_text, display_date, source_heading
 from page.markup import (
     answer_html,
@@ -27,7 +35,8 @@ from page.markup import (
     escape_markdown,
     highlight_html,
 )
-from page.store import CONVERSATIONS, append_feedback, feedback_record, new_conversation_id
+from page.saved import new_conversation_id
+from page.store import append_feedback, feedback_record
 
 EXAMPLE_QUESTIONS = (
     "When did France leave Mali?",
@@ -51,12 +60,14 @@ def card_key(message_id: str, n: int) -> str:
 
 
 def restore_conversation() -> list[dict[str, Any]]:
-    """This session's messages: on its first run, the conversation named by `?c=` when this server has it."""
+    """This session's messages: on its first run, the conversation named by `?c=` when this browser made it."""
     if "messages" not in st.session_state:
         wanted = st.query_params.get("c", "")
-        restored = CONVERSATIONS.get(wanted)
+        restored = saved_conversations().get(wanted, browser_owner()) if wanted else None
         st.session_state["conversation"] = wanted if restored is not None else new_conversation_id()
         st.session_state["messages"] = restored or []
+        if restored is None and wanted:
+            st.query_params.pop("c", None)  # not this browser's (or gone): a fresh chat, its link dropped
     messages: list[dict[str, Any]] = st.session_state["messages"]
     if messages and st.query_params.get("c") != st.session_state["conversation"]:
         st.query_params["c"] = st.session_state["conversation"]  # back from another page: a reload keeps it
@@ -65,16 +76,12 @@ def restore_conversation() -> list[dict[str, Any]]:
 
 def save_conversation() -> None:
     conversation = st.session_state["conversation"]
-    CONVERSATIONS.put(conversation, st.session_state["messages"])
+    try:
+        saved_conversations().put(conversation, browser_owner(), st.session_state["messages"])
+    except (OSError, sqlite3.Error):
+        st.toast("This conversation could not be saved.", icon=":material/error:")
     if st.query_params.get("c") != conversation:
         st.query_params["c"] = conversation
-
-
-def new_conversation() -> None:
-    st.session_state["messages"] = []
-    st.session_state["conversation"] = new_conversation_id()
-    st.session_state.pop("pending_question", None)
-    st.query_params.pop("c", None)
 
 
 def queue_question(question: str) -> None:
@@ -315,6 +322,7 @@ def chat_page() -> None:
     from page.engine import page_settings
 
     settings = page_settings()
+    remember_browser()
     messages = restore_conversation()
     st.title("Ask the articles")
     st.caption("Questions about Russia in Mali and France's withdrawal, answered from the indexed articles.")
@@ -328,6 +336,7 @@ def chat_page() -> None:
         st.markdown("**Try one of these:**")
         for example in EXAMPLE_QUESTIONS:
             st.button(example, on_click=queue_question, args=(example,), icon=":material/help:")
+    conversation_list()
     new_slot.button(
         "New conversation",
         key="new-conversation",

@@ -36,7 +36,7 @@ button.mq-copy {
 }
 button.mq-copy:hover { border-color: light-dark(#6b7280, #9ca3af); }
 .mq-flash { outline: 2px solid light-dark(#d97706, #fbbf24); outline-offset: 3px; border-radius: 0.6rem; }
-.st-key-mq-script { display: none; }
+.st-key-mq-script, .st-key-mq-owner { display: none; }
 @media (max-width: 640px) {  /* a phone: "New conversation" keeps its icon only, the question box the room */
   .st-key-new-conversation button [data-testid="stMarkdownContainer"] { display: none; }
 }
@@ -51,7 +51,7 @@ PAGE_SCRIPT = """<script>
     if (!card) return false;
     const details = card.querySelector('details');
     if (details && !details.open) details.querySelector('summary')?.click();
-    card.scrollIntoView({behavior: 'smooth', block: 'start'});
+    keepInView(() => card, 1500);  // as it opens, until it stands whole above the question box
     card.classList.add('mq-flash');
     setTimeout(() => card.classList.remove('mq-flash'), 1600);
     return true;
@@ -64,17 +64,59 @@ PAGE_SCRIPT = """<script>
     let ok = false; try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
     area.remove(); return ok;
   };
-  // A new question (or a restored conversation) brings the latest question to the top of the window, so its
-  // answer streams in view.
+  // The room a reader sees: below Streamlit's header, above the question box (fixed at the bottom).
+  const room = () => {
+    const header = document.querySelector('[data-testid="stHeader"]');
+    const bottom = document.querySelector('[data-testid="stBottom"]');
+    const top = header ? Math.max(0, header.getBoundingClientRect().bottom) : 0;
+    const end = bottom ? bottom.getBoundingClientRect().top : window.innerHeight;
+    return {top: top + 8, bottom: Math.min(end, window.innerHeight) - 8};
+  };
+  const scroller = (el) => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      if (/(auto|scroll)/.test(style.overflowY) && p.scrollHeight > p.clientHeight) return p;
+    }
+    return document.scrollingElement;
+  };
+  // Scroll so that `el` stands whole in the room; one taller than the room shows its top.
+  const reveal = (el) => {
+    if (!el || !el.isConnected) return;
+    const box = el.getBoundingClientRect(), r = room();
+    let by = 0;
+    if (box.height > r.bottom - r.top || box.top < r.top) by = box.top - r.top;
+    else if (box.bottom > r.bottom) by = box.bottom - r.bottom;
+    if (Math.abs(by) > 1) scroller(el).scrollBy({top: by, behavior: 'instant'});
+  };
+  // Keep `target()` in view while it grows (streamed text, suggestions, an opening card), for `ms` after the
+  // last change, until the reader scrolls or the next target comes.
+  let following = 0;
+  const keepInView = (target, ms) => {
+    const run = ++following;
+    let last = performance.now(), height = -1, top = NaN;
+    const step = () => {
+      if (run !== following) return;
+      const el = target();
+      if (el) {
+        const box = el.getBoundingClientRect();
+        if (box.height !== height || box.top !== top) last = performance.now();
+        reveal(el);
+        const after = el.getBoundingClientRect();
+        height = after.height; top = after.top;
+      }
+      if (performance.now() - last < ms) requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  };
+  for (const kind of ['wheel', 'touchmove']) window.addEventListener(kind, () => { following++; }, {passive: true});
+  // A new question (or a restored conversation): its newest message is followed into view.
   let seen = 0, queued = false;
+  const newest = () => [...document.querySelectorAll('[data-testid="stChatMessage"]')].pop();
   const follow = () => {
     queued = false;
-    const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
-    if (messages.length > seen) {
-      const asked = [...messages].filter((m) => m.querySelector('[data-testid="stChatMessageAvatarUser"]'));
-      asked[asked.length - 1]?.scrollIntoView({behavior: 'smooth', block: 'start'});
-    }
-    seen = messages.length;
+    const count = document.querySelectorAll('[data-testid="stChatMessage"]').length;
+    if (count > seen) keepInView(newest, 4000);
+    seen = count;
   };
   new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(follow); } })
     .observe(document.body, {childList: true, subtree: true});

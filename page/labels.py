@@ -58,3 +58,15 @@ def engine_lines(settings: Settings) -> list[str]:
         server = server_label(settings) if settings.openai_base_url else "api.openai.com (OpenAI)"
         return [f"Generative: {settings.chat_model}", f"Server: {server}"]
     return ["Offline: extractive, every sentence a verbatim quote from the articles"]
+
+
+def written_answers_hint(settings: Settings) -> str:
+    """What gives written answers rather than quotes ("" when a model already writes them): a key, or a local
+    OpenAI-compatible server. Plain text: the caller escapes it (the sidebar, the closest-passages reply)."""
+    if settings.use_generative:
+        return ""
+    engine = "" if settings.engine == "auto" else " with MALI_QA_ENGINE=auto"
+    return (
+        "Written answers: set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server "
+        f"(Ollama, llama.cpp), in .env{engine}."
+    )

@@ -10,7 +10,7 @@ from mali_qa.errors import MaliQAError
 from page.chat import TOP_K_MAX
 from page.common import ROOT, shown_errors, wait_for_index
 from page.display import admin_enabled, plain_sentence, short_location, short_path
-from page.labels import engine_lines
+from page.labels import engine_lines, written_answers_hint
 from page.markup import escape_markdown
 
 UPLOAD_TYPES = ["txt", "md", "html"]
@@ -27,6 +27,8 @@ def sidebar(settings: Settings) -> st.delta_generator.DeltaGenerator:
         st.subheader("Answer engine")
         for line in engine_lines(settings):
             st.caption(escape_markdown(line))
+        if hint := written_answers_hint(settings):
+            st.caption(escape_markdown(hint))
         st.subheader("Index")
         info_box = st.container()
         st.slider(

@@ -1,66 +1,22 @@
-"""What the page keeps beyond one script run: conversations (restored after a reload from the `?c=` id in the
-URL, in this server process) and thumbs up/down feedback (appended to a local JSONL file)."""
+"""The page's thumbs up/down feedback, appended to a local JSONL file (conversations are kept by `page.saved`)."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import threading
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mali_qa.types import Answer
 
-#: A conversation id as the page makes them (and the only kind it accepts from a URL).
-CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 #: The feedback file stops growing past this size (a visitor clicking forever cannot fill the disk).
 MAX_FEEDBACK_BYTES = 20 * 1024 * 1024
 RATINGS = {0: "down", 1: "up"}
 
 
-def new_conversation_id() -> str:
-    return secrets.token_urlsafe(16)
-
-
-class Conversations:
-    """Conversations by id, the most recently used `limit` of them, shared by the sessions of one process."""
-
-    def __init__(self, limit: int = 500) -> None:
-        self.limit = limit
-        self._items: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, conversation_id: str) -> list[dict[str, Any]] | None:
-        """A copy of the conversation's messages, or None when unknown (or not a valid id)."""
-        if not CONVERSATION_ID.match(conversation_id or ""):
-            return None
-        with self._lock:
-            messages = self._items.get(conversation_id)
-            if messages is None:
-                return None
-            self._items.move_to_end(conversation_id)
-            return [dict(m) for m in messages]
-
-    def put(self, conversation_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
-        if not CONVERSATION_ID.match(conversation_id or ""):
-            return
-        with self._lock:
-            self._items[conversation_id] = [dict(m) for m in messages]
-            self._items.move_to_end(conversation_id)
-            while len(self._items) > self.limit:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-CONVERSATIONS = Conversations()
 _feedback_lock = threading.Lock()
 
 

@@ -96,3 +96,62 @@ def test_a_question_that_starts_with_a_dash_is_a_question(argv: list[str], quest
 
     args = build_parser().parse_args(_question_as_text(argv))
     assert args.question == question and args.top_k == top_k
+
+
+def test_ask_reads_the_question_from_standard_input(built_settings: Any) -> None:
+    """`echo "when did france leave mali" | mali-qa ask`: no question given, stdin a pipe."""
+    environ = {
+        **os.environ,
+        "MALI_QA_VECTORSTORE_DIR": str(built_settings.vectorstore_dir),
+        "MALI_QA_SEEDS_DIR": str(built_settings.seeds_dir),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "mali_qa.cli", "ask", "--json"],
+        input="when did france leave mali\n",
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["answered"] and "France" in data["text"] and data["citations"]
+
+
+def test_ask_with_empty_standard_input_names_the_fix(built_settings: Any) -> None:
+    environ = {**os.environ, "MALI_QA_VECTORSTORE_DIR": str(built_settings.vectorstore_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mali_qa.cli", "ask"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
+    assert done.returncode == 1 and 'mali-qa ask "' in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("exported", [False, True])
+def test_first_ingest_says_once_that_the_bundled_model_is_prepared(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, exported: bool
+) -> None:
+    """Before the ONNX export exists, `mali-qa ingest` says what the first seconds are spent on (once)."""
+    import mali_qa.cli as cli
+    import mali_qa.ingest.write as write
+    import mali_qa.store.minilm as minilm
+    from mali_qa.config import Settings
+
+    settings = Settings.from_env(env_file=os.devnull, cache_dir=tmp_path / "cache", embeddings="local")
+
+    class Report:
+        warnings: list[str] = []
+
+        def summary(self) -> str:
+            return "5 added"
+
+    monkeypatch.setattr(cli, "_settings", lambda: settings)
+    monkeypatch.setattr(write, "ingest", lambda *a, **k: Report())
+    monkeypatch.setattr(minilm, "onnx_export_exists", lambda cache_dir: exported, raising=False)
+    assert cli.main(["ingest"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("preparing the bundled embedding model") == (0 if exported else 1)

@@ -21,6 +21,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 #: The exit code of a command whose output pipe was closed (`| head`), as if killed by SIGPIPE.
 EXIT_PIPE = 141
+#: At most this much of standard input is read as a question (the question limit then applies).
+MAX_STDIN_CHARS = 100_000
 CHAT_HELP = """Commands:
   /help   this list
   /new    start a new conversation (asks first)
@@ -61,6 +63,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings()
     folder = Path(args.folder) if args.folder else None
+    _say_when_preparing_the_model(settings)
     report = ingest(
         settings,
         folder,
@@ -73,6 +76,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _say(f"warning: {warning}", file=sys.stderr)
     _say(report.summary())
     return 0
+
+
+def _say_when_preparing_the_model(settings: Any) -> None:
+    """Once, before a first ingest: the bundled model's ONNX export is made first (about 10 s at 0%)."""
+    from mali_qa.store import minilm
+
+    if settings.embeddings == "local" and not minilm.onnx_export_exists(settings.cache_dir):
+        _say("preparing the bundled embedding model (first run, ~10 s)…", file=sys.stderr)
 
 
 def _print_answer(answer: Any, as_json: bool) -> None:
@@ -105,6 +116,8 @@ def _quoted(text: str) -> str:
 def cmd_ask(args: argparse.Namespace) -> int:
     from mali_qa.service import ask
 
+    if args.question is None and not sys.stdin.isatty():  # `echo "when did …" | mali-qa ask`
+        args.question = sys.stdin.read(MAX_STDIN_CHARS).strip() or None
     if args.question is None:  # `mali-qa ask --json`: the options, but no question
         raise InvalidQuestionError('no question given: mali-qa ask "when did France leave Mali?"')
     answer = ask(args.question, top_k=args.top_k)

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         default_factory=lambda: project_root() / "feedback" / "feedback.jsonl",
         description="JSONL file where the page keeps thumbs up/down with the question, answer and citations",
     )
+    conversations_dir: Path = Field(
+        default_factory=lambda: project_root() / "conversations",
+        description="Folder where the page keeps its conversations (conversations.sqlite3, SQLite), each "
+        "readable only by the browser that made it",
+    )
     eval_report_dir: Path = Field(
         default_factory=lambda: project_root() / "eval" / "report",
         description="Folder the page reads the evaluation report from (written by `mali-qa eval`)",
@@ -180,7 +185,9 @@ class Settings(BaseSettings):
         """A validated copy with `changes` (field names) applied."""
         return type(self)(_env_file=None, **{**{name: getattr(self, name) for name in _ENV}, **changes})
 
-    @field_validator("seeds_dir", "vectorstore_dir", "cache_dir", "eval_report_dir", "feedback_file")
+    @field_validator(
+        "seeds_dir", "vectorstore_dir", "cache_dir", "eval_report_dir", "feedback_file", "conversations_dir"
+    )
     @classmethod
     def _expand_home(cls, path: Path) -> Path:
         return path.expanduser()
@@ -211,6 +218,7 @@ _SHOWN_DEFAULTS = {
     "cache_dir": "~/.cache/mali-qa",
     "eval_report_dir": "eval/report/",
     "feedback_file": "feedback/feedback.jsonl",
+    "conversations_dir": "conversations/",
 }
 _BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
 _KINDS = {"int": "a whole number", "float": "a valid number", "bool": "true or false", "path": "a valid path"}

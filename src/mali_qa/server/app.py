@@ -26,6 +26,7 @@ from mali_qa.answer.llm import Cancelled, cancel_on
 from mali_qa.config import WARM_UP_QUESTION, Settings
 from mali_qa.errors import IndexUnavailableError, InvalidQuestionError, MaliQAError
 from mali_qa.library import get_article, index_info, list_articles
+from mali_qa.server.docs import add_offline_docs
 from mali_qa.server.schemas import (
     OFFLINE_MODEL,
     AskRequest,
@@ -166,7 +167,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Answers from news articles, every sentence quoted and cited; OpenAI-compatible.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by add_offline_docs, with no CDN
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.add_middleware(BodyLimit, limit=settings.server_max_body_bytes)
     origins = [o.strip() for o in settings.server_cors_origins.split(",") if o.strip()]
     if origins:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 LOCAL_MODEL_NAME = "local:all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 BATCH = 32
+ONNX_FILE = "all-MiniLM-L6-v2.onnx"
 _export_lock = threading.Lock()
 
 
@@ -43,10 +44,15 @@ def english_words() -> frozenset[str]:
     return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
+def onnx_export_exists(cache_dir: Path) -> bool:
+    """Whether the ONNX export of the bundled weights is in `cache_dir` already (read-only: nothing is made)."""
+    return (Path(cache_dir).expanduser() / ONNX_FILE).is_file()
+
+
 def onnx_model_path(cache_dir: Path, *, fresh: bool = False) -> Path:
     """The ONNX export of the bundled weights; made on first use (about 10 s, needs torch), then reused
     (made again when `fresh`: the cached file was damaged)."""
-    target = Path(cache_dir).expanduser() / "all-MiniLM-L6-v2.onnx"
+    target = Path(cache_dir).expanduser() / ONNX_FILE
     with _export_lock:
         if fresh or not target.exists():
             try:
