@@ -23,6 +23,7 @@ from page.figures import (
 )
 from page.labels import byline, display_date
 from page.markup import block_html, count_matches, escape_markdown, search_html
+from page.sidebar import is_admin
 from page.store import read_feedback
 
 
@@ -111,7 +112,7 @@ def evaluation_page() -> None:
     else:
         with shown_errors("reading the evaluation report"):
             evaluation_report(report, markdown, chart, short_path(folder, ROOT))
-    feedback_section(settings.feedback_file)
+    feedback_section(settings.feedback_file, admin=is_admin(settings))
 
 
 def evaluation_report(report: dict[str, Any] | None, markdown: str, chart: Any, folder: str) -> None:
@@ -163,7 +164,9 @@ def metric_row(shown: list[tuple[str, str]]) -> None:
             st.metric(label, value, border=True)
 
 
-def feedback_section(path: Any) -> None:
+def feedback_section(path: Any, *, admin: bool) -> None:
+    """The ratings of the chat page: counts for everyone, the rated questions and answers for an admin only
+    (a visitor's question may hold what another visitor must not read)."""
     st.subheader("Ratings from the chat page")
     entries = read_feedback(path)
     if not entries:
@@ -174,6 +177,9 @@ def feedback_section(path: Any) -> None:
         f"{plural(len(entries), 'rated answer')}: {up} helpful, {len(entries) - up} not helpful"
         " (latest rating each)."
     )
+    if not admin:
+        st.caption("The rated questions and answers are shown to an admin only (MALI_QA_ADMIN).")
+        return
     st.dataframe(
         [
             {

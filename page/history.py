@@ -28,10 +28,16 @@ def saved_conversations() -> SavedConversations:
     return SavedConversations(page_settings().conversations_dir)
 
 
+def owner_cookie() -> str:
+    """The secret this browser's cookie holds ("" when none; AppTest's context has no real cookies)."""
+    cookie = st.context.cookies.get(OWNER_COOKIE, "")
+    return cookie if isinstance(cookie, str) and OWNER_SECRET.match(cookie) else ""
+
+
 def browser_owner() -> str:
     """This browser's secret: its cookie, else the one made for this session (`remember_browser` sets it)."""
-    cookie = st.context.cookies.get(OWNER_COOKIE, "")
-    if OWNER_SECRET.match(cookie):
+    cookie = owner_cookie()
+    if cookie:
         return cookie
     owner: str = st.session_state.setdefault("owner", new_owner_secret())
     return owner
@@ -39,7 +45,7 @@ def browser_owner() -> str:
 
 def remember_browser() -> None:
     """Once per run: a browser without the cookie gets this session's secret as its cookie."""
-    if not OWNER_SECRET.match(st.context.cookies.get(OWNER_COOKIE, "")):
+    if not owner_cookie():
         with st.container(key="mq-owner"):
             st.html(OWNER_COOKIE_SCRIPT % json.dumps(browser_owner()), unsafe_allow_javascript=True)
 

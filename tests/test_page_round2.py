@@ -172,3 +172,28 @@ def test_sidebar_lists_opens_renames_and_deletes_this_browsers_conversations(
     other = start({"c": second})
     assert not other.chat_message and "c" not in other.query_params
     assert not [b for b in other.sidebar.button if b.key and b.key.startswith("open-")]
+
+
+def test_visitors_see_counts_of_ratings_never_the_rated_questions(
+    app_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27, finding 8: a question rated by one visitor (with a name and a passport number) is not shown to
+    another visitor of the Evaluation page; an admin sees it, everyone sees the counts."""
+    from page.store import append_feedback, feedback_record
+
+    from mali_qa.types import Answer
+
+    secret = "Is Awa Traore, passport ML1234567, on the list?"
+    answer = Answer(text="The articles don't say.", citations=[], answered=False)
+    record = feedback_record(rating=0, question=secret, answer=answer, conversation="d" * 22, message_id="m1")
+    append_feedback(Path(os.environ["MALI_QA_FEEDBACK_FILE"]), record)
+    monkeypatch.setenv("MALI_QA_ADMIN", "off")
+    _forget_everything()
+    visitor = switch(start(), "evaluation")
+    shown = " ".join(texts(visitor.caption) + texts(visitor.markdown))
+    shown += " ".join(str(frame.value.to_numpy().tolist()) for frame in visitor.dataframe)
+    assert "ML1234567" not in shown and "1 rated answer:" in shown
+    monkeypatch.setenv("MALI_QA_ADMIN", "on")
+    _forget_everything()
+    admin = switch(start(), "evaluation")
+    assert list(admin.dataframe[-1].value["Question"]) == [secret]
