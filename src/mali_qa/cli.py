@@ -117,7 +117,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from mali_qa.service import ask
 
     if args.question is None and not sys.stdin.isatty():  # `echo "when did …" | mali-qa ask`
-        args.question = sys.stdin.read(MAX_STDIN_CHARS).strip() or None
+        try:
+            args.question = sys.stdin.read(MAX_STDIN_CHARS).strip() or None
+        except (OSError, ValueError):  # a closed or unreadable standard input holds no question
+            args.question = None
     if args.question is None:  # `mali-qa ask --json`: the options, but no question
         raise InvalidQuestionError('no question given: mali-qa ask "when did France leave Mali?"')
     answer = ask(args.question, top_k=args.top_k)
