@@ -104,6 +104,11 @@ class LearnedEngine:
             scores = score_parts(
                 qparts, cands, self.vocabulary, condensed.context_terms, reading.subjects, scores
             )
+        unscored = [p for p in qparts if p.text not in scores]  # a later part whose first has no terms
+        if unscored:
+            scores = score_parts(
+                unscored, cands, self.vocabulary, condensed.context_terms, reading.subjects, scores
+            )
         chosen = self.rules.choose(reading, passages, cands, scores)
         rules = compose(condensed, chosen, passages) if chosen else abstain(condensed, passages)
         return Analysis(
