@@ -14,7 +14,7 @@ import streamlit as st
 import mali_qa
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
-from mali_qa.types import NO_ANSWER, Answer, Citation
+from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Citation
 from page.common import article_for, outlet_of, show_error, shown_errors, wait_for_index
 from page.conversation import closest_passages, history_for, question_for
 from page.display import suggest_topics, suggestion_question
@@ -25,7 +25,7 @@ from page.history import (
     remember_browser,
     saved_conversations,
 )
-from page.labels import byline, copy_text, display_date, source_heading
+from page.labels import byline, copy_text, display_date, source_heading, written_answers_hint
 from page.markup import (
     answer_html,
     article_html_for_citation,
@@ -147,18 +147,7 @@ def render_abstention(answer: Answer, message: dict[str, Any], settings: Setting
         "The articles don't say: no passage in the indexed articles answers this question.",
         icon=":material/search_off:",
     )
-    suggestions: list[str] = message.get("suggestions") or []
-    if suggestions:
-        st.markdown("**The articles do cover these:**")
-        with st.container(horizontal=True, gap="small"):
-            for i, question in enumerate(suggestions):
-                st.button(
-                    question,
-                    key=f"suggest-{message['id']}-{i}",
-                    on_click=queue_question,
-                    args=(question,),
-                    icon=":material/lightbulb:",
-                )
+    render_suggestions(message, "The articles do cover these:")
     passages = closest_passages(answer.retrieved)
     if not passages:
         return
@@ -172,12 +161,43 @@ def render_abstention(answer: Answer, message: dict[str, Any], settings: Setting
             st.markdown(block_html(highlight_html(passage.text)), unsafe_allow_html=True)
 
 
+CLOSEST_LABEL = "Not sure: the articles may not answer this directly. These are the closest passages."
+
+
+def render_suggestions(message: dict[str, Any], heading: str) -> None:
+    suggestions: list[str] = message.get("suggestions") or []
+    if suggestions:
+        st.markdown(f"**{heading}**")
+        with st.container(horizontal=True, gap="small"):
+            for i, question in enumerate(suggestions):
+                st.button(
+                    question,
+                    key=f"suggest-{message['id']}-{i}",
+                    on_click=queue_question,
+                    args=(question,),
+                    icon=":material/lightbulb:",
+                )
+
+
+def render_closest(answer: Answer, message: dict[str, Any], settings: Settings) -> None:
+    """The middle kind of reply, below its label and quotes: their source cards, what gives written answers,
+    then questions on names those passages hold."""
+    st.markdown(f"**Closest passages** ({len(answer.citations)})")
+    for n, citation in enumerate(answer.citations, 1):
+        render_card(n, citation, answer, message["id"], settings)
+    if hint := written_answers_hint(settings):
+        st.caption(escape_markdown(hint))
+    render_suggestions(message, "Questions these passages answer:")
+
+
 def render_answer(answer: Answer, message: dict[str, Any], settings: Settings) -> None:
     """An answer's short answer, text, sources and actions (the text slot may already hold the stream)."""
     message_id = message["id"]
     if answer.notice:
         st.caption(escape_markdown(answer.notice))
-    if not answer.answered:
+    if answer.kind == "passages":
+        render_closest(answer, message, settings)
+    elif answer.kind == "none":
         render_abstention(answer, message, settings)
     elif not answer.citations:
         st.caption("This answer cites no passage of the articles.")
@@ -207,10 +227,24 @@ def render_answer(answer: Answer, message: dict[str, Any], settings: Settings) -
 
 
 def answer_text_html(answer: Answer, message_id: str) -> str:
-    keys = (
-        {n: card_key(message_id, n) for n in range(1, len(answer.citations) + 1)} if answer.answered else {}
-    )
-    return block_html(answer_html(answer.text, keys), css_class="mq-answer")
+    """The answer's text (the closest passages' quotes without their opening: the label says it), its [n]
+    markers linked to the source cards."""
+    keys = {n: card_key(message_id, n) for n in range(1, len(answer.citations) + 1)}
+    text = answer.text
+    if answer.kind == "passages":
+        text = text.removeprefix(CLOSEST_PASSAGES).strip()
+    return block_html(answer_html(text, keys), css_class="mq-answer")
+
+
+def show_reply_text(answer: Answer, message_id: str) -> None:
+    """What heads a reply: the bold short answer (answers only), or the closest passages' label; then the text.
+    A reply that says the articles don't say shows its message in `render_abstention` instead."""
+    if answer.kind == "answer" and answer.short.strip():
+        st.markdown(f"**{escape_markdown(answer.short.strip())}**")
+    if answer.kind == "passages":
+        st.info(CLOSEST_LABEL, icon=":material/manage_search:")
+    if answer.kind != "none":
+        st.markdown(answer_text_html(answer, message_id), unsafe_allow_html=True)
 
 
 def render_message(message: dict[str, Any], settings: Settings) -> None:
@@ -222,10 +256,7 @@ def render_message(message: dict[str, Any], settings: Settings) -> None:
         if message["role"] != "assistant" or not isinstance(answer, Answer):
             st.markdown(escape_markdown(message["content"]))
             return
-        if answer.answered and answer.short.strip():
-            st.markdown(f"**{escape_markdown(answer.short.strip())}**")
-        if answer.answered:
-            st.markdown(answer_text_html(answer, message["id"]), unsafe_allow_html=True)
+        show_reply_text(answer, message["id"])
         render_answer(answer, message, settings)
 
 
@@ -265,7 +296,7 @@ def answer_question(question: str, settings: Settings) -> None:
 
     reply: dict[str, Any] = {"role": "assistant", "content": "", "id": uuid.uuid4().hex}
     with st.chat_message("assistant"):
-        short_slot, text_slot = st.empty(), st.empty()
+        text_slot = st.empty()
         final: list[Answer] = []
 
         def pieces() -> Iterator[str]:
@@ -290,12 +321,10 @@ def answer_question(question: str, settings: Settings) -> None:
             return
         answer = final[-1]
         reply.update(content=answer.text or NO_ANSWER, answer=answer)
-        if answer.answered:
-            if answer.short.strip():
-                short_slot.markdown(f"**{escape_markdown(answer.short.strip())}**")
-            text_slot.markdown(answer_text_html(answer, reply["id"]), unsafe_allow_html=True)
-        else:
-            text_slot.empty()
+        text_slot.empty()
+        with text_slot.container():
+            show_reply_text(answer, reply["id"])
+        if not answer.answered:
             reply["suggestions"] = suggestions_for(answer, settings)
         messages.append(reply)
         save_conversation()

@@ -43,7 +43,7 @@ def copy_text(answer: Answer) -> str:
     """An answer as plain text for the clipboard: the short answer, the answer, then its sources."""
     lines = [answer.short.strip()] if answer.short.strip() else []
     lines.append(answer.text.strip())
-    if answer.answered and answer.citations:
+    if answer.citations:
         lines.append("")
         lines.append("Sources:")
         for n, c in enumerate(answer.citations, 1):

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from mali_qa.answer import calibrate
+
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "gold_dev.jsonl"
 GOLD_FILES = [*sorted((ROOT / "eval" / "bank").glob("*.jsonl")), ROOT / "eval" / "gold.jsonl", DEV]
@@ -235,20 +237,42 @@ def fit(cases: list[Case]) -> Any:
         if median <= MEDIAN_WORDS and rate > best_rate + 1e-9:
             best_share, best_rate = share, rate
     probe = Scorer(sentence, always_answer(), threshold=0.0, runner_up_margin=best_share)
-    features, targets, correct = [], [], []
+    features, targets, correct, shorts = [], [], [], []
     for case in cases:
         decision = decided(probe, case)
+        answer = compose_for(case, decision)
         features.append(decision.features)
         targets.append(case.item.answerable)
-        correct.append(case.item.answerable and answered_correctly(case, compose_for(case, decision)))
+        correct.append(case.item.answerable and answered_correctly(case, answer))
+        shorts.append(short_right(case, decision, answer))
     x, y = np.array(features), np.array(targets)
     answer = boosted_decision(x, y)
-    # the threshold is chosen on predictions for questions the decision was not fitted on (inner folds)
+    # the thresholds are chosen on predictions for questions the decision was not fitted on (inner folds)
     held = np.zeros(len(cases))
     for train, test in inner_folds(len(cases)):
         held[test] = boosted_decision(x[train], y[train]).probability(x[test])
-    threshold = choose_threshold(cases, held, correct)
-    return Scorer(sentence, answer, threshold=threshold, runner_up_margin=best_share)
+    threshold = calibrate.answer_threshold(held, np.array(correct), y)
+    return Scorer(
+        sentence,
+        answer,
+        threshold=threshold,
+        runner_up_margin=best_share,
+        about_threshold=calibrate.about_threshold(held, y, threshold),
+        short_threshold=calibrate.short_threshold(held, shorts, threshold),
+    )
+
+
+def short_right(case: Case, decision: Any, answer: Any) -> bool | None:
+    """Whether the short answer the engine would show with these sentences holds the answer (None: none)."""
+    from mali_qa.answer.compose import with_short
+
+    parts = case.analysis.parts
+    if not decision.chosen or len(parts) != 1:
+        return None
+    short = with_short(answer, parts[0], decision.chosen[0]).short.lower()
+    if not short:
+        return None
+    return case.item.answerable and any(alt in short for g in case.item.must_include for alt in g)
 
 
 #: The sign each sentence feature's weight may take (+1: never against a sentence, -1: never for it); the
@@ -351,32 +375,6 @@ def compose_for(case: Case, decision: Any) -> Any:
     return compose(case.condensed, decision.chosen, case.passages, best_first=True)
 
 
-#: Half the width of the window of thresholds over which the objective is averaged before choosing one.
-SMOOTHING = 0.05
-
-
-def choose_threshold(cases: list[Case], probabilities: np.ndarray, correct: list[bool]) -> float:
-    """The threshold that maximizes the mean of answer accuracy and abstention accuracy on these cases.
-
-    The mean is smoothed over the thresholds within SMOOTHING of each one before the best is taken, so that
-    a narrow spike, which a few questions make, does not decide: the curve is flat near its top, and an
-    unsmoothed choice moved by several hundredths from one fit to the next on the same questions.
-    """
-    answerable = np.array([c.item.answerable for c in cases])
-    right = np.array(correct)
-    grid = np.linspace(0.05, 0.95, 91)
-    scores = []
-    for t in grid:
-        answered = probabilities >= t
-        answer_acc = (answered & right)[answerable].mean() if answerable.any() else 0.0
-        abstain_acc = (~answered)[~answerable].mean() if (~answerable).any() else 0.0
-        scores.append((answer_acc + abstain_acc) / 2)
-    reach = round(SMOOTHING / (grid[1] - grid[0]))
-    padded = np.pad(np.array(scores), reach, mode="edge")
-    smoothed = np.convolve(padded, np.ones(2 * reach + 1) / (2 * reach + 1), mode="valid")
-    return float(grid[int(np.argmax(smoothed))])
-
-
 def evaluate(cases: list[Case], scorer: Any) -> list[dict[str, Any]]:
     from mali_qa.eval.scoring import score_item
 
@@ -397,6 +395,10 @@ def figures(results: list[dict[str, Any]]) -> dict[str, Any]:
         "answer_accuracy": summary["answer_accuracy"],
         "abstention_accuracy": summary["abstention_accuracy"],
         "citation_hit_rate": summary["citation_hit_rate"],
+        "precision": summary["precision"],
+        "evidence_shown": summary["evidence_shown"],
+        "unanswerable_answered": summary["unanswerable_answered"],
+        "short_precision": summary["short_precision"],
         "median_words": statistics.median(answered) if answered else 0,
     }
 
@@ -431,7 +433,13 @@ def spread(results: list[dict[str, Any]]) -> dict[str, float]:
     per_repeat = [figures([r for r in results if r["repeat"] == k]) for k in repeats]
     return {
         key: float(np.std([f[key] for f in per_repeat]))
-        for key in ("answer_accuracy", "abstention_accuracy", "citation_hit_rate")
+        for key in (
+            "answer_accuracy",
+            "abstention_accuracy",
+            "citation_hit_rate",
+            "precision",
+            "evidence_shown",
+        )
         if all(f[key] is not None for f in per_repeat)
     }
 
@@ -444,6 +452,10 @@ def show(label: str, f: dict[str, Any]) -> None:
         f"{label:<34} items {f['items']:>3}  answer {rate(f['answer_accuracy'])}  abstain "
         f"{rate(f['abstention_accuracy'])}  citation {rate(f['citation_hit_rate'])}  median words "
         f"{f['median_words']}"
+    )
+    print(
+        f"{'':<34} answers right / given {rate(f['precision'])}  evidence shown {rate(f['evidence_shown'])}  "
+        f"unanswerables answered {rate(f['unanswerable_answered'])}  short right {rate(f['short_precision'])}"
     )
 
 
@@ -459,6 +471,13 @@ def main() -> int:
     parser.add_argument("--min-abstain", type=float, help="exit 1 when held-out abstention accuracy is below")
     parser.add_argument(
         "--min-citation", type=float, help="exit 1 when the held-out citation hit rate is below"
+    )
+    parser.add_argument(
+        "--min-precision", type=float, help="exit 1 when held-out answers right / given is below"
+    )
+    parser.add_argument("--min-evidence", type=float, help="exit 1 when the held-out evidence shown is below")
+    parser.add_argument(
+        "--max-unanswerable-answered", type=float, help="exit 1 when held-out unanswerables answered is above"
     )
     args = parser.parse_args()
     files = [p for p in GOLD_FILES if p.is_file()]
@@ -497,7 +516,10 @@ def main() -> int:
     scorer = fit(cases)
     out["in_sample"] = figures(evaluate(cases, scorer))
     show("in sample", out["in_sample"])
-    print(f"threshold {scorer.threshold:.2f}, runner-up margin {scorer.runner_up_margin}")
+    print(
+        f"thresholds: answer {scorer.threshold:.2f}, closest passages {scorer.about_threshold:.2f}, "
+        f"short answer {scorer.short_threshold:.2f}; runner-up margin {scorer.runner_up_margin}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     if not args.no_write:
@@ -510,9 +532,16 @@ def main() -> int:
             ("answer_accuracy", args.min_answer),
             ("abstention_accuracy", args.min_abstain),
             ("citation_hit_rate", args.min_citation),
+            ("precision", args.min_precision),
+            ("evidence_shown", args.min_evidence),
         )
-        if floor is not None and held[key] < floor
+        if floor is not None and (held[key] is None or held[key] < floor)
     ]
+    ceiling = args.max_unanswerable_answered
+    if ceiling is not None and (held["unanswerable_answered"] or 0.0) > ceiling:
+        failed.append(
+            f"held-out unanswerable_answered {held['unanswerable_answered']:.3f} is above {ceiling}"
+        )
     for line in failed:
         print(f"fit_scorer: gate failed: {line}", file=sys.stderr)
     return 1 if failed else 0

@@ -33,11 +33,23 @@ def test_ask_json(built_settings: Any) -> None:
     assert data["answered"] and "59" in data["text"] and data["citations"][0]["source"]
 
 
-def test_ask_prints_the_short_answer_first(built_settings: Any) -> None:
+def test_ask_prints_the_quote_and_its_source(built_settings: Any) -> None:
     done = _run(["ask", "How many French soldiers were killed in Mali?"], built_settings)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "59"  # the exact answer, then the quotes
-    assert "59 French soldiers were killed" in done.stdout
+    assert "59 French soldiers were killed" in done.stdout and "[1]" in done.stdout
+
+
+def test_the_short_answer_when_sure_is_printed_first(capsys: Any) -> None:
+    from mali_qa.cli import _print_answer
+    from mali_qa.types import Answer, Citation
+
+    cited = Citation(source="a", title="T", text="59 French soldiers were killed.", score=1.0, end=31)
+    _print_answer(
+        Answer(text="59 French soldiers were killed. [1]", answered=True, short="59", citations=[cited]),
+        False,
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "59" and lines[2] == "59 French soldiers were killed. [1]"
 
 
 def test_ask_prints_sources(built_settings: Any) -> None:

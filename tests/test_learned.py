@@ -63,6 +63,28 @@ def test_the_scorer_quotes_the_sentence_holding_the_answer(question: str, expect
     assert answer.answered and expected in answer.text and answer.text.endswith("]")
 
 
+def test_the_decision_probability_gives_the_three_kinds_of_reply() -> None:
+    """p >= threshold: an answer (the short answer only from short_threshold); about_threshold <= p <
+    threshold: the closest sentences, marked, cited, `answered` False; below: NO_ANSWER, nothing cited."""
+    from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER
+
+    engine, passages = _setup(False)
+    analysis = engine.analyse(Condensed(question="How many troops did France have in Mali?"), passages)
+    p = engine.decide(analysis, engine.scorer).probability
+    sure = replace(engine.scorer, threshold=p, about_threshold=0.0, short_threshold=p)
+    answer = engine.answer_from(analysis, sure)
+    assert (answer.kind, answer.answered, answer.short) == ("answer", True, "2,400")
+    no_short = engine.answer_from(analysis, replace(sure, short_threshold=min(1.0, p + 0.01) + 0.001))
+    assert no_short.kind == "answer" and no_short.short == ""
+    unsure = engine.answer_from(analysis, replace(sure, threshold=p + 0.001, about_threshold=p))
+    assert (unsure.kind, unsure.answered, unsure.short) == ("passages", False, "")
+    assert unsure.text.startswith(CLOSEST_PASSAGES) and "2,400" in unsure.text
+    assert 1 <= len(unsure.citations) <= 3 and all(c.quote in ARTICLE for c in unsure.citations)
+    assert unsure.to_dict()["kind"] == "passages"
+    none = engine.answer_from(analysis, replace(sure, threshold=p + 0.002, about_threshold=p + 0.001))
+    assert (none.kind, none.text, none.citations) == ("none", NO_ANSWER, [])
+
+
 def test_a_later_part_pointing_back_is_read_with_the_first_parts_answer() -> None:
     engine, passages = _setup(False)
     analysis = engine.analyse(

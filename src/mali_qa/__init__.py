@@ -20,7 +20,7 @@ if TYPE_CHECKING:
         ModelError,
     )
     from mali_qa.service import ask, ask_stream
-    from mali_qa.types import NO_ANSWER, Answer, Article, Citation, Passage
+    from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Article, Citation, Passage
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -28,6 +28,7 @@ _EXPORTS = {
     "ask_stream": "mali_qa.service",
     "Settings": "mali_qa.config",
     "NO_ANSWER": "mali_qa.types",
+    "CLOSEST_PASSAGES": "mali_qa.types",
     "Answer": "mali_qa.types",
     "Article": "mali_qa.types",
     "Citation": "mali_qa.types",
@@ -47,6 +48,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CLOSEST_PASSAGES",
     "NO_ANSWER",
     "Answer",
     "Article",

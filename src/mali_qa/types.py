@@ -7,6 +7,10 @@ from typing import Any, Literal, TypedDict
 
 #: The one answer given when the articles do not hold the answer (prompt, engine, tests and eval share it).
 NO_ANSWER = "The articles don't say."
+#: The opening of the middle kind of reply: the engine is unsure, and shows the closest passages it found.
+CLOSEST_PASSAGES = "The articles may not answer this directly. The closest passages:"
+#: The three kinds of reply: an answer (sure), the closest passages (unsure), "The articles don't say."
+ReplyKind = Literal["answer", "passages", "none"]
 
 
 class Turn(TypedDict):
@@ -89,10 +93,19 @@ class Answer:
     #: the exact answer (a name, a date, a number, a place) when a quoted sentence holds it; "" otherwise
     short: str = ""
 
+    @property
+    def kind(self) -> ReplyKind:
+        """ "answer" when the engine is sure; "passages" when it is not but quotes the closest passages
+        (`answered` False, with citations); "none" for NO_ANSWER."""
+        if self.answered:
+            return "answer"
+        return "passages" if self.citations else "none"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "answered": self.answered,
+            "kind": self.kind,
             "query": self.query,
             "engine": self.engine,
             "notice": self.notice,

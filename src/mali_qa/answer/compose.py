@@ -11,7 +11,7 @@ from mali_qa.answer.condense import Condensed
 from mali_qa.answer.question import QuestionPart
 from mali_qa.answer.short import short_answer
 from mali_qa.text import word_count
-from mali_qa.types import NO_ANSWER, Answer, Citation, Passage
+from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Citation, Passage
 
 #: A runner-up sentence is quoted only while the answer stays within this many words.
 RUNNER_UP_WORDS = 70
@@ -20,6 +20,8 @@ LIST_WORD_BUDGET = 90
 #: Aim for answers under this many words; never more than HARD_WORD_LIMIT.
 WORD_BUDGET = 75
 HARD_WORD_LIMIT = 100
+#: The closest passages shown when the engine is unsure: at most this many sentences.
+CLOSEST_SENTENCES = 3
 
 
 def same(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
@@ -37,6 +39,15 @@ def abstain(condensed: Condensed, passages: Sequence[Passage]) -> Answer:
     return Answer(
         text=NO_ANSWER, answered=False, citations=[], query=condensed.search_text, retrieved=list(passages)
     )
+
+
+def closest(condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage]) -> Answer:
+    """The middle kind of reply: the engine is unsure, so it says so and quotes the closest sentences (best
+    first, at most CLOSEST_SENTENCES), each cited; `answered` False, no short answer."""
+    answer = compose(condensed, chosen[:CLOSEST_SENTENCES], passages, best_first=True)
+    answer.answered = False
+    answer.text = f"{CLOSEST_PASSAGES} {answer.text}"
+    return answer
 
 
 def passage_citation(passage: Passage, **quote: int | str) -> Citation:

@@ -6,15 +6,17 @@ let the fitted model (`answer.scorer`) rank them and decide whether the best one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from mali_qa.answer.candidates import Candidate, candidates
 from mali_qa.answer.compose import (
+    CLOSEST_SENTENCES,
     LIST_WORD_BUDGET,
     RUNNER_UP_WORDS,
     abstain,
+    closest,
     compose,
     same,
     with_short,
@@ -53,17 +55,21 @@ class Analysis:
 
 @dataclass
 class Decision:
-    """The sentences chosen, the features of the decision to answer, and its probability."""
+    """The sentences chosen, the features of the decision to answer, and its probability; the closest
+    sentences (the chosen ones, then the main part's next best) for when the engine is unsure."""
 
     chosen: list[Candidate]
     features: list[float]
     probability: float = 0.0
     answer: bool = False
+    closest: list[Candidate] = field(default_factory=list)
 
 
 class LearnedEngine:
-    """Answers with cited verbatim sentences chosen by the fitted scorer, or abstains with NO_ANSWER. It holds
-    the rules engine as a part: the rules' score of each sentence and the rules' answer are features."""
+    """Replies in one of three kinds (`Answer.kind`), by the fitted decision's probability: cited verbatim
+    sentences chosen by the fitted scorer when sure; the closest sentences, marked as such, when unsure; or
+    NO_ANSWER when nothing retrieved is about the question. It holds the rules engine as a part: the rules'
+    score of each sentence and the rules' answer are features."""
 
     name = "learned"
 
@@ -84,10 +90,14 @@ class LearnedEngine:
 
     def answer_from(self, analysis: Analysis, scorer: Scorer) -> Answer:
         decision = self.decide(analysis, scorer)
-        if not decision.answer:
-            return abstain(analysis.condensed, analysis.passages)
-        answer = compose(analysis.condensed, decision.chosen, analysis.passages, best_first=True)
-        return with_short(answer, analysis.parts[0], decision.chosen[0]) if analysis.parts else answer
+        if decision.answer:
+            answer = compose(analysis.condensed, decision.chosen, analysis.passages, best_first=True)
+            if len(analysis.parts) == 1 and decision.probability >= scorer.short_threshold:
+                return with_short(answer, analysis.parts[0], decision.chosen[0])
+            return answer
+        if decision.closest and decision.probability >= scorer.about_threshold:
+            return closest(analysis.condensed, decision.closest, analysis.passages)
+        return abstain(analysis.condensed, analysis.passages)
 
     # -- question reading, candidates, features -------------------------------------------------------
     def analyse(self, condensed: Condensed, passages: Sequence[Passage]) -> Analysis:
@@ -152,7 +162,14 @@ class LearnedEngine:
                     break
             if part.kind == "list":
                 chosen.extend(_more_items(cands, score, order, chosen, scorer.runner_up_margin))
-        return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold)
+        near = list(chosen[:CLOSEST_SENTENCES])
+        if scored:
+            for i in np.argsort(-scored[0][1], kind="stable"):
+                if len(near) >= CLOSEST_SENTENCES:
+                    break
+                if not same(cands[int(i)], near):
+                    near.append(cands[int(i)])
+        return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold, near)
 
 
 def question_features(

@@ -124,12 +124,18 @@ def decision_from_dict(data: dict[str, Any]) -> Logistic | BoostedTrees:
 @dataclass(frozen=True)
 class Scorer:
     """The sentence ranker (fitted on pairs of sentences of one question), the answer decision and its
-    probability threshold, and how close to the best sentence's score a runner-up must be to be quoted too."""
+    probability thresholds, and how close to the best sentence's score a runner-up must be to be quoted too.
+
+    The decision's probability p reads three ways: p >= `threshold`, an answer; `about_threshold` <= p <
+    `threshold`, the closest passages; below, "The articles don't say." The bold short answer is shown only
+    when p >= `short_threshold`."""
 
     sentence: Logistic
     answer: Logistic | BoostedTrees
     threshold: float = 0.5
     runner_up_margin: float = 1.0
+    about_threshold: float = 0.0
+    short_threshold: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +143,8 @@ class Scorer:
             "sentence": self.sentence.to_dict(),
             "answer": self.answer.to_dict(),
             "threshold": round(self.threshold, 4),
+            "about_threshold": round(self.about_threshold, 4),
+            "short_threshold": round(self.short_threshold, 4),
             "runner_up_margin": self.runner_up_margin,
         }
 
@@ -151,6 +159,8 @@ class Scorer:
             decision_from_dict(data["answer"]),
             float(data["threshold"]),
             float(data["runner_up_margin"]),
+            float(data.get("about_threshold", 0.0)),
+            float(data.get("short_threshold", data["threshold"])),
         )
 
     def save(self, path: Path) -> None:

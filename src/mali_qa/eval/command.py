@@ -125,6 +125,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "min_accuracy": args.min_accuracy,
             "min_abstention": args.min_abstention,
             "min_citation": args.min_citation,
+            "min_precision": args.min_precision,
+            "min_evidence": args.min_evidence,
+            "min_short_precision": args.min_short_precision,
+            "max_unanswerable_answered": args.max_unanswerable_answered,
         },
     )
     for line in failed:
@@ -148,6 +152,20 @@ def add_command(subparsers: Any) -> None:
     p.add_argument("--min-accuracy", type=_fraction, help="fail (exit 1) when answer accuracy is below this")
     p.add_argument("--min-abstention", type=_fraction, help="fail when abstention accuracy is below this")
     p.add_argument("--min-citation", type=_fraction, help="fail when the citation hit rate is below this")
+    p.add_argument("--min-precision", type=_fraction, help="fail when answers right / answers given is below")
+    p.add_argument(
+        "--min-evidence",
+        type=_fraction,
+        help="fail when the share of answerable items whose evidence is shown is below",
+    )
+    p.add_argument(
+        "--min-short-precision", type=_fraction, help="fail when short answers right / shown is below"
+    )
+    p.add_argument(
+        "--max-unanswerable-answered",
+        type=_fraction,
+        help="fail when the share of unanswerables answered is above",
+    )
     p.add_argument(
         "--no-judge", action="store_true", help="with --engine openai: skip the model-judged metrics"
     )

@@ -8,8 +8,13 @@ from typing import Any
 
 #: (report key, label) of the figures shown in the tables.
 FIGURES = (
-    ("answer_accuracy", "answer accuracy"),
-    ("precision", "precision"),
+    ("precision", "answers right / given"),
+    ("answer_accuracy", "answers right / answerable"),
+    ("evidence_shown", "evidence shown"),
+    ("unanswerable_answered", "unanswerables answered"),
+    ("short_precision", "short answer right / shown"),
+    ("answers_given", "answers given"),
+    ("passages_shown", "closest passages shown"),
     ("abstention_accuracy", "abstention accuracy"),
     ("citation_hit_rate", "citation hit rate"),
     ("citation_source_precision", "citation source precision"),
@@ -56,20 +61,27 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"| {label} | {fmt(report.get(key))} |" for key, label in FIGURES]
     lines += [f"| latency p50 / p95 (ms) | {fmt(lat['p50'])} / {fmt(lat['p95'])} |", "", "## By type", ""]
     lines += [
-        "| type | items | accuracy | precision | abstention | citation hit | hit@1 | hit@k | MRR | p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| type | items | accuracy | precision | evidence shown | abstention | citation hit | hit@1 | hit@k | MRR "
+        "| p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, f in report["by_type"].items():
         lines.append(
             f"| {kind} | {f['items']} | {fmt(f['answer_accuracy'])} | {fmt(f['precision'])} | "
-            f"{fmt(f['abstention_accuracy'])} | {fmt(f['citation_hit_rate'])} | "
+            f"{fmt(f['evidence_shown'])} | {fmt(f['abstention_accuracy'])} | {fmt(f['citation_hit_rate'])} | "
             f"{fmt(f['retrieval_hit_at_1'])} | "
             f"{fmt(f['retrieval_hit_at_k'])} | {fmt(f['mrr'])} | {fmt(f['latency_ms']['p50'])} |"
         )
     lines += [
         "",
-        "Answer accuracy: answerable items answered with every `must_include` group, in at most 100 "
-        "words. Precision: correct answers over all answered items. Citation hit rate: answerable items "
+        "Three kinds of reply: an answer (the engine is sure), the closest passages (unsure: one to three "
+        'cited quotes, `answered` false) and "The articles don\'t say." '
+        "Answers right / given (precision): correct answers over all answers given, answers to unanswerable "
+        "items counting as wrong. Answers right / answerable (answer accuracy): answerable items answered "
+        "with every `must_include` group, in at most 100 words. Evidence shown: answerable items answered "
+        "right, or given at most three closest passages whose quotes hold every `must_include` group. "
+        "Unanswerables answered: unanswerable items given an answer (the closest passages are not one). "
+        "Short answer right / shown: the bold short answer holds a `must_include` alternative. Citation hit rate: answerable items "
         "answered with a citation whose passage holds an evidence string. Retrieval: rank of the first "
         "retrieved passage holding an evidence string (answerable items).",
     ]

@@ -17,7 +17,14 @@ FLOORS = (
     ("min_accuracy", "answer_accuracy"),
     ("min_abstention", "abstention_accuracy"),
     ("min_citation", "citation_hit_rate"),
+    ("min_precision", "precision"),
+    ("min_evidence", "evidence_shown"),
+    ("min_short_precision", "short_precision"),
 )
+#: Ceilings of the gate: option name, report key.
+CEILINGS = (("max_unanswerable_answered", "unanswerable_answered"),)
+#: The closest passages count as showing the evidence only when they are this few (a reader reads them).
+MAX_SHOWN_PASSAGES = 3
 
 
 def norm(text: str) -> str:
@@ -64,6 +71,11 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, error: str = "
         reason = "misses " + " · ".join("/".join(g) for g in missing)
     else:
         reason = f"too long ({words} words > {MAX_WORDS})"
+    quoted = " ".join([text, *(c.quote or c.text for c in answer.citations)])
+    shown = bool(correct) if item.answerable else False
+    if item.answerable and answer.kind == "passages" and len(answer.citations) <= MAX_SHOWN_PASSAGES:
+        shown = not missing_groups(item, quoted)
+    short = norm(answer.short or "") if answer.answered else ""
     rank = next((i for i, p in enumerate(answer.retrieved, 1) if _has_evidence(p.text, item.evidence)), 0)
     cites = [{"source": c.source, "text": c.text} for c in answer.citations]
     return {
@@ -73,6 +85,12 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, error: str = "
         "history": item.history,
         "answer": text,
         "answered": answer.answered,
+        "kind": answer.kind,
+        "evidence_shown": shown,
+        "short": answer.short if short else "",
+        "short_right": bool(short)
+        and item.answerable
+        and any(alt in short for g in item.must_include for alt in g),
         "expected": item.answer,
         "must_include": item.must_include,
         "correct": bool(correct),
@@ -115,6 +133,14 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "unanswerable": len(unanswerable),
         "answer_accuracy": ratio(correct_answers, len(answerable)),
         "precision": ratio(correct_answers, len(answered)),
+        "answers_given": len(answered),
+        "passages_shown": sum(r.get("kind") == "passages" for r in results),
+        "evidence_shown": ratio(sum(bool(r.get("evidence_shown")) for r in answerable), len(answerable)),
+        "unanswerable_answered": ratio(sum(r["answered"] for r in unanswerable), len(unanswerable)),
+        "short_shown": sum(bool(r.get("short")) for r in answerable),
+        "short_precision": ratio(
+            sum(bool(r.get("short_right")) for r in answerable), sum(bool(r.get("short")) for r in answerable)
+        ),
         "abstention_accuracy": ratio(sum(r["correct"] for r in unanswerable), len(unanswerable)),
         "citation_hit_rate": ratio(
             sum(bool(r["answered"] and r["citation_hit"]) for r in answerable), len(answerable)
@@ -151,4 +177,12 @@ def gate(figures: dict[str, Any], floors: dict[str, float | None]) -> list[str]:
         if value is None or value < floor:
             shown = "n/a" if value is None else f"{value:.3f}"
             failed.append(f"{key} {shown} is below --{option.replace('_', '-')} {floor}")
+    for option, key in CEILINGS:
+        ceiling = floors.get(option)
+        if ceiling is None:
+            continue
+        value = figures.get(key)
+        if value is None or value > ceiling:
+            shown = "n/a" if value is None else f"{value:.3f}"
+            failed.append(f"{key} {shown} is above --{option.replace('_', '-')} {ceiling}")
     return failed

@@ -1,6 +1,7 @@
 """The HTTP service's request bodies, and the JSON it sends back: OpenAI's chat completion and error
 shapes, with mali-qa's extra top-level fields (in a whole completion and in the last chunk of a stream):
-`citations` (each passage verbatim with its offsets), `answered`, `notice` (why the offline engine answered),
+`citations` (each passage verbatim with its offsets), `answered`, `kind` ("answer", "passages" when the
+engine is unsure and quotes the closest passages, "none"), `notice` (why the offline engine answered),
 `query` (the standalone question searched) and `unsupported` (sentences of the answer that no cited passage
 supports: a client should flag or drop them, as /v1/ask's `unsupported` and the page do)."""
 
@@ -116,6 +117,7 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
     return {
         "citations": [citation_json(n, c) for n, c in enumerate(answer.citations, 1)],
         "answered": answer.answered,
+        "kind": answer.kind,
         "notice": answer.notice,
         "query": answer.query,
         "unsupported": list(answer.unsupported),
