@@ -12,15 +12,25 @@ from pathlib import Path
 from typing import Any
 
 #: The figures shown for each set, as (label, key in the report): one more kind of figure is one more line.
+#: The three kinds of reply first: is an answer, when given, right; how many answerable questions get a
+#: right answer; is the evidence shown (in an answer or the closest passages); are unanswerables answered;
+#: is the bold short answer right when shown.
 FIGURES: tuple[tuple[str, str], ...] = (
+    ("Answers right / given", "precision"),
     ("Answer accuracy", "answer_accuracy"),
-    ("Abstention", "abstention_accuracy"),
+    ("Evidence shown", "evidence_shown"),
+    ("Unanswerables answered", "unanswerable_answered"),
+    ("Short answer right", "short_precision"),
     ("Citation hit", "citation_hit_rate"),
 )
 #: What a table cell shows where a figure does not apply (never "None").
 NOT_APPLICABLE = "–"
 _SCORE_LINE = re.compile(
     r"accuracy (?P<a>\d+)/(?P<an>\d+) \(\d+%\), abstain (?P<b>\d+)/(?P<bn>\d+) \(\d+%\), cite-hit (?P<c>\d+)%"
+)
+_KINDS_LINE = re.compile(
+    r"kinds: answers right (?P<r>\d+)/(?P<g>\d+) \(\d+%\), evidence shown (?P<e>\d+)/(?P<en>\d+) \(\d+%\), "
+    r"unanswerables answered (?P<u>\d+)/(?P<un>\d+)(?:, short answer right (?P<s>\d+)/(?P<sn>\d+))?"
 )
 _BATCH = re.compile(r"first_sight_batch(\d+)_learned\.txt$")
 
@@ -76,9 +86,10 @@ def first_sight(heldout_dir: Path) -> FigureSet | None:
     )
     for batch, path in batches:
         try:
-            found = _SCORE_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+            text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        found = _SCORE_LINE.search(text)
         if found is None:
             continue
         answered, answerable = int(found["a"]), int(found["an"])
@@ -92,6 +103,13 @@ def first_sight(heldout_dir: Path) -> FigureSet | None:
             "abstention_accuracy": abstained / unanswerable if unanswerable else None,
             "citation_hit_rate": int(found["c"]) / 100,
         }
+        if kinds := _KINDS_LINE.search(text):  # the three kinds of reply, in runs since issue 26
+            values.update(
+                precision=_ratio(kinds["r"], kinds["g"]),
+                evidence_shown=_ratio(kinds["e"], kinds["en"]),
+                unanswerable_answered=_ratio(kinds["u"], kinds["un"]),
+                short_precision=_ratio(kinds["s"], kinds["sn"]),
+            )
         return FigureSet("First sight", note, values)
     return None
 
@@ -110,6 +128,10 @@ def figure_row(figures: FigureSet | Mapping[str, Any]) -> list[tuple[str, str]]:
 def table_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows whose missing figures read "–" and whose numbers keep two decimals."""
     return [{name: figure_text(value) for name, value in row.items()} for row in rows]
+
+
+def _ratio(part: str | None, whole: str | None) -> float | None:
+    return int(part) / int(whole) if part and whole and int(whole) else None
 
 
 def _number(value: Any) -> float | None:

@@ -503,7 +503,12 @@ def test_evaluation_page_without_and_with_a_report(app_env: Any) -> None:
     assert any(
         escape_markdown("2026-11-21 15:30 UTC") in c for c in texts(at.caption)
     )  # the report's own time
-    assert [m.label for m in at.metric][:3] == ["Answer accuracy", "Abstention", "Citation hit"]
+    assert [m.label for m in at.metric][:4] == [
+        "Answers right / given",
+        "Answer accuracy",
+        "Evidence shown",
+        "Unanswerables answered",
+    ]
     by_type = at.dataframe[0].value
     assert "factoid" in set(by_type["type"])  # a table that scrolls, not a Markdown table that overflows
     failures = next(e for e in at.expander if e.label.startswith("Failures"))

@@ -26,7 +26,7 @@ def _eval_folder(tmp_path: Path) -> Path:
     (folder / "bank").mkdir()
     shutil.copy(ROOT / "eval" / "bank" / "fit_report.json", folder / "bank")
     (folder / "heldout").mkdir()
-    for name in ("first_sight_batch6_learned.txt", "first_sight_batch18_learned.txt"):
+    for name in ("first_sight_batch6_learned.txt", "first_sight_batch21_learned.txt"):
         shutil.copy(ROOT / "eval" / "heldout" / name, folder / "heldout")
     return folder
 
@@ -45,10 +45,14 @@ def test_evaluation_page_headlines_held_out_and_first_sight_figures(
     assert held < in_sample  # the honest figures first
     fit = json.loads((folder / "bank" / "fit_report.json").read_text(encoding="utf-8"))
     metrics = [(m.label, m.value) for m in at.metric]
-    assert metrics[0] == ("Answer accuracy", f"{fit['cross_validated']['answer_accuracy']:.2f}")
-    assert ("Answer accuracy", "0.63") in metrics[:8]  # batch 18 at first sight: 46/73
+    held_out = fit["cross_validated"]
+    assert metrics[0] == ("Answers right / given", f"{held_out['precision']:.2f}")  # the three kinds first
+    assert ("Answer accuracy", f"{held_out['answer_accuracy']:.2f}") in metrics[:6]
+    first = metrics[6:12]  # batch 21 at first sight: answers right 57/77, accuracy 57/92, short 26/35
+    assert ("Answers right / given", "0.74") in first and ("Answer accuracy", "0.62") in first
+    assert ("Unanswerables answered", "0.25") in first and ("Short answer right", "0.74") in first
     shown = "\n".join(texts(at.caption))
-    assert "batch 18" in shown and "never" in shown.lower()  # the newest held-out batch, said what it is
+    assert "batch 21" in shown and "never" in shown.lower()  # the newest held-out batch, said what it is
     assert "eval/gold.jsonl" in shown.replace("\\", "") and "fitted on" in shown
 
 
