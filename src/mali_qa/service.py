@@ -14,13 +14,14 @@ from mali_qa.answer.condense import Condensed, condense
 from mali_qa.answer.engine import Engine, ModelFailure, Offline, OfflineEngine, Question
 from mali_qa.answer.extractive import RulesEngine
 from mali_qa.answer.learned import LearnedEngine
+from mali_qa.answer.overview import is_overview, lead_ids
 from mali_qa.answer.spelling import Speller
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.config import Settings
 from mali_qa.errors import ConfigError, IngestLockedError, InvalidQuestionError
 from mali_qa.sanitize import clean_input
 from mali_qa.search.index import IndexState, load_index, loaded_index
-from mali_qa.search.retrieve import HybridRetriever
+from mali_qa.search.retrieve import HybridRetriever, to_passage
 from mali_qa.store.folder import check_store_folder, ingest_running, paths_for, read_manifest, running_message
 from mali_qa.store.formats import lexical_outdated
 from mali_qa.store.minilm import english_words
@@ -160,7 +161,12 @@ class Pipeline:
             if top_k not in self._retrievers:
                 self._retrievers[top_k] = HybridRetriever(self.state, top_k)
             retriever = self._retrievers[top_k]
-            return retriever.search(query)
+            passages = retriever.search(query)
+            if is_overview(query):  # an overview quotes the articles' leads: bring those not retrieved
+                found = {p.id for p in passages}
+                missing = [pid for pid in lead_ids(passages) if pid not in found]
+                passages += [to_passage(stored, 0.0, 0.0) for stored in self.state.passages_by_id(missing)]
+            return passages
 
     def embed_texts(self, texts: list[str]) -> Any:
         return self.state.embed_model.get_text_embedding_batch(texts)

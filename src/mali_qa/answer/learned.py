@@ -27,6 +27,7 @@ from mali_qa.answer.coverage import score_parts
 from mali_qa.answer.extractive import RulesEngine
 from mali_qa.answer.features import SENTENCE_FEATURES, feature_rows, unknown_term_share
 from mali_qa.answer.kinds import STRICT_KINDS
+from mali_qa.answer.overview import is_overview, overview
 from mali_qa.answer.question import QuestionPart
 from mali_qa.answer.reading import read, resolve_pointing
 from mali_qa.answer.scorer import Scorer, shipped_scorer
@@ -89,6 +90,10 @@ class LearnedEngine:
         return self.answer_from(self.analyse(condensed, passages), self.scorer)
 
     def answer_from(self, analysis: Analysis, scorer: Scorer) -> Answer:
+        if is_overview(analysis.condensed.question) and (
+            leads := overview(analysis.condensed, analysis.passages, self.vocabulary)
+        ):
+            return leads
         decision = self.decide(analysis, scorer)
         if decision.answer:
             answer = compose(analysis.condensed, decision.chosen, analysis.passages, best_first=True)
