@@ -15,18 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
+from page.markup import escape_markdown
 
 from mali_qa.ingest.clean import clean_text
 from mali_qa.ingest.corpus import parse_article, read_folder
 from mali_qa.ingest.metadata import article_outlet, is_spam_outlet, iso_date
 from mali_qa.sources import shown_date, source_label, source_meta
 from mali_qa.types import Article, Citation
-from page.markup import escape_markdown
 from test_app import app_env, ask, last_reply, start, switch, texts
 
 __all__ = ["app_env"]  # the fixture, shared with test_app.py
 
-BODY = "Russian soldiers arrived in the northern city to train Malian troops, the army spokesman said on Friday."
+BODY = (
+    "Russian soldiers arrived in the northern city to train Malian troops, the army spokesman said on Friday."
+)
 #: What each seed states of itself: only 001 names its publisher (a syndication notice); none states a whole
 #: date (004's "Tuesday, October 19" above the headline is the site's banner of the day it was saved).
 STATED = {
@@ -87,9 +89,13 @@ def test_a_date_in_the_body_is_not_the_articles_date() -> None:
 
 
 def test_a_spam_footer_names_no_outlet_and_a_syndication_notice_does() -> None:
-    spam = f"A headline with four words\n\n{BODY}\n\nSource link\n\nKig News: Update the world's latest news\n"
+    spam = (
+        f"A headline with four words\n\n{BODY}\n\nSource link\n\nKig News: Update the world's latest news\n"
+    )
     assert clean_text(spam).outlet == ""
-    notice = f"A headline with four words\n\n{BODY}\n\nPost Disclaimer\n\n(Has not been edited by Axadle Staff.)"
+    notice = (
+        f"A headline with four words\n\n{BODY}\n\nPost Disclaimer\n\n(Has not been edited by Axadle Staff.)"
+    )
     assert clean_text(notice).outlet == "Axadle"
     wire = f"A headline with four words\n\nBAMAKO, Jan 7 (Reuters) - {BODY}"
     assert clean_text(wire).outlet == "Reuters"
@@ -121,7 +127,9 @@ def test_html_metadata_is_read_as_stated() -> None:
 def test_the_label_holds_only_the_known_parts() -> None:
     full = Article(id="a_1", title="France leaves", text="x", date="2022-08-15", outlet="AP")
     assert source_label(full) == "France leaves — AP · 15 Aug 2022"
-    assert source_label(Article(id="a_1", title="France leaves", text="x", outlet="AP")) == "France leaves — AP"
+    assert (
+        source_label(Article(id="a_1", title="France leaves", text="x", outlet="AP")) == "France leaves — AP"
+    )
     assert source_label(Article(id="a_1", title="France leaves", text="x", date="2022-08-15")) == (
         "France leaves — 15 Aug 2022"
     )
@@ -146,7 +154,9 @@ def test_the_cli_names_a_source_by_its_label_without_its_id(capsys: Any) -> None
     cited = Citation(source="002_07d3930ec7cbf04e", title="Last French troops leave Mali", text="t.", score=1)
     _print_answer(Answer(text="t. [1]", answered=True, citations=[cited]), False)
     out = capsys.readouterr().out
-    assert "[1] Last French troops leave Mali\n" in out and "002_07d3930ec7cbf04e" not in out and "()" not in out
+    assert (
+        "[1] Last French troops leave Mali\n" in out and "002_07d3930ec7cbf04e" not in out and "()" not in out
+    )
 
 
 # --------------------------------------------------------------------------- every front end, over the seeds

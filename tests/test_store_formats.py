@@ -144,7 +144,10 @@ def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_in
     from mali_qa.store.chroma import chroma_client
     from mali_qa.store.folder import IndexPaths
 
-    old = {"002_07d3930ec7cbf04e": {"outlet": "Kig News"}, "004_49f779cc4835a65a": {"date": "Tuesday, October 19"}}
+    old = {
+        "002_07d3930ec7cbf04e": {"outlet": "Kig News"},
+        "004_49f779cc4835a65a": {"date": "Tuesday, October 19"},
+    }
 
     def as_format_1(folder: Path) -> Corpus:
         corpus = read_folder(folder)
@@ -156,7 +159,9 @@ def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_in
         patched.setattr(write, "read_folder", as_format_1)
         write.ingest(settings)
     for path, key in ((paths.manifest, "store_format"), (paths.articles, "format")):
-        path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), key: 1}), encoding="utf-8")
+        path.write_text(
+            json.dumps({**json.loads(path.read_text(encoding="utf-8")), key: 1}), encoding="utf-8"
+        )
     manifest = paths.manifest.read_text(encoding="utf-8")
     service.reset()
     with pytest.raises(IndexUnavailableError, match=r"older version of mali-qa.*run `mali-qa ingest`"):
@@ -167,7 +172,9 @@ def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_in
     state = service.open_index(settings)
     assert [(state.article(i).date, state.article(i).outlet) for i in sorted(old)] == [("", ""), ("", "")]
     passages = chroma_client(settings).get_collection(settings.collection).get(include=["metadatas"])
-    stated = {(m["article_id"], m["date"], m["outlet"]) for m in passages["metadatas"] if m["article_id"] in old}
+    stated = {
+        (m["article_id"], m["date"], m["outlet"]) for m in passages["metadatas"] if m["article_id"] in old
+    }
     assert stated == {(article_id, "", "") for article_id in old}
     service.reset()
 

@@ -26,7 +26,6 @@ from mali_qa.answer.llm import Cancelled, cancel_on
 from mali_qa.config import WARM_UP_QUESTION, Settings
 from mali_qa.errors import IndexUnavailableError, InvalidQuestionError, MaliQAError
 from mali_qa.library import get_article, index_info, list_articles
-from mali_qa.sources import source_label
 from mali_qa.server.docs import add_offline_docs
 from mali_qa.server.schemas import (
     OFFLINE_MODEL,
@@ -54,6 +53,7 @@ from mali_qa.server.security import (
 )
 from mali_qa.server.streaming import AnswerStream, pull_next, sse_event, until_disconnect
 from mali_qa.service import ask, ask_stream, default_settings, pipeline_for
+from mali_qa.sources import source_label
 from mali_qa.types import Answer, Turn
 
 log = logging.getLogger("mali_qa.server")
