@@ -7,8 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from mali_qa.config import Settings
-from page.common import ROOT, outlet_of, shown_errors, wait_for_index
+from mali_qa.sources import shown_date, shown_title, source_meta
+from page.common import ROOT, shown_errors, wait_for_index
 from page.display import by_type_rows, demote_headings, read_report, report_section, report_time, short_path
 from page.engine import page_settings
 from page.figures import (
@@ -21,25 +21,24 @@ from page.figures import (
     plural,
     table_cells,
 )
-from page.labels import byline, display_date
 from page.markup import block_html, count_matches, escape_markdown, search_html
 from page.sidebar import is_admin
 from page.store import read_feedback
 
 
-def article_rows(
-    articles: list[Any], matches: dict[str, int], term: str, settings: Settings
-) -> list[dict[str, Any]]:
+def article_rows(articles: list[Any], matches: dict[str, int], term: str) -> list[dict[str, Any]]:
+    """One row per article, named as every front end names it (`mali_qa.sources`): an empty cell where the
+    article states no outlet or date, and no Outlet or Date column when no article states one."""
     rows = []
     for a in articles:
-        row = {
-            "Headline": a.title or a.id,
-            "Outlet": outlet_of(a.id, a.outlet, settings) or "–",
-            "Date": display_date(a.date),
-        }
+        row = {"Headline": shown_title(a), "Outlet": a.outlet.strip(), "Date": shown_date(a.date)}
         if term:
             row["Matches"] = matches[a.id]
         rows.append(row)
+    for column in ("Outlet", "Date"):
+        if not any(row[column] for row in rows):
+            for row in rows:
+                del row[column]
     return rows
 
 
@@ -73,7 +72,7 @@ def articles_page() -> None:
         if not shown:
             return
         event = st.dataframe(
-            article_rows(shown, matches, term, settings),
+            article_rows(shown, matches, term),
             hide_index=True,
             width="stretch",
             on_select="rerun",
@@ -89,9 +88,10 @@ def articles_page() -> None:
         if row is None or not 0 <= row < len(shown):
             return
         article = shown[row]
-        st.subheader(escape_markdown(article.title or article.id))
-        meta = byline(outlet_of(article.id, article.outlet, settings), display_date(article.date))
-        st.caption(escape_markdown(f"{meta} · {article.id}"))
+        st.subheader(escape_markdown(shown_title(article)))
+        meta = source_meta(article)
+        if meta:
+            st.caption(escape_markdown(meta))
         st.markdown(block_html(search_html(article.text, term), article=True), unsafe_allow_html=True)
 
 

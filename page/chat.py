@@ -14,8 +14,9 @@ import streamlit as st
 import mali_qa
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
+from mali_qa.sources import source_label, source_meta
 from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Citation
-from page.common import article_for, outlet_of, show_error, shown_errors, wait_for_index
+from page.common import article_for, show_error, shown_errors, wait_for_index
 from page.conversation import closest_passages, history_for, question_for
 from page.display import suggest_topics, suggestion_question
 from page.history import (
@@ -25,7 +26,7 @@ from page.history import (
     remember_browser,
     saved_conversations,
 )
-from page.labels import byline, copy_text, display_date, source_heading, written_answers_hint
+from page.labels import copy_text, source_heading, written_answers_hint
 from page.markup import (
     answer_html,
     article_html_for_citation,
@@ -116,8 +117,7 @@ def record_feedback(message_id: str, key: str, settings: Settings) -> None:
 
 def render_card(n: int, citation: Citation, answer: Answer, message_id: str, settings: Settings) -> None:
     article = article_for(citation.source, settings)
-    outlet = outlet_of(citation.source, citation.outlet, settings)
-    label = source_heading(n, citation.title, outlet, display_date(citation.date))
+    label = source_heading(n, citation)
     with st.expander(escape_markdown(label), expanded=n == 1, key=card_key(message_id, n)):
         text = card_html(citation, article.text if article else "", answer.text, n, answer.short)
         st.markdown(block_html(text), unsafe_allow_html=True)
@@ -135,8 +135,9 @@ def render_card(n: int, citation: Citation, answer: Answer, message_id: str, set
                 with shown_errors("opening the article", settings):
                     if article is None:
                         raise MaliQAError("this article is no longer in the index: re-ingest the articles")
-                    meta = byline(outlet_of(article.id, article.outlet, settings), display_date(article.date))
-                    st.caption(escape_markdown(meta))
+                    meta = source_meta(article)
+                    if meta:
+                        st.caption(escape_markdown(meta))
                     html = article_html_for_citation(article.text, citation, answer.text, n)
                     st.markdown(block_html(html, article=True), unsafe_allow_html=True)
 
@@ -155,8 +156,7 @@ def render_abstention(answer: Answer, message: dict[str, Any], settings: Setting
         for rank, passage in enumerate(passages, 1):
             if rank > 1:
                 st.divider()
-            meta = byline(outlet_of(passage.article_id, passage.outlet, settings), display_date(passage.date))
-            heading = f"{rank}. {passage.title}" + (f" — {meta}" if meta else "")
+            heading = f"{rank}. {source_label(passage)}"
             st.markdown(f"**{escape_markdown(heading)}**")
             st.markdown(block_html(highlight_html(passage.text)), unsafe_allow_html=True)
 

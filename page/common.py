@@ -11,16 +11,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from mali_qa import cache
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
 from mali_qa.types import Article
-from page.display import display_outlet, plain_sentence
+from page.display import plain_sentence
 from page.engine import loaded, wait_loaded
 
 ROOT = Path(__file__).resolve().parents[1]
-MAX_RAW_BYTES = 5 * 1024 * 1024
-RAW_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
 # Our own constant CSS and script, never built from article or answer text. The script handles clicks on
 # the answer's [n] links (scroll to the source card and open it) and on the copy buttons; it installs one
@@ -178,31 +175,3 @@ def article_for(article_id: str, settings: Settings) -> Article | None:
         return get_article(article_id, settings)
     except Exception:
         return None
-
-
-def raw_text(article_id: str, settings: Settings) -> str:
-    """An article's file as written (to tell a spam footer from an outlet), "" when not found or unreadable.
-    An article's id is its file name without the extension, in the articles folder."""
-    for suffix in RAW_SUFFIXES:
-        path = Path(settings.seeds_dir) / f"{article_id}{suffix}"
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        return _read_raw(str(path), stat.st_mtime_ns, stat.st_size)
-    return ""
-
-
-def outlet_of(article_id: str, outlet: str, settings: Settings) -> str:
-    """The outlet to show for an article: "" when the name comes from a spam footer."""
-    return display_outlet(outlet, raw_text(article_id, settings)) if outlet else ""
-
-
-@cache.memo(maxsize=256)
-def _read_raw(path: str, mtime_ns: int, size: int) -> str:
-    if size > MAX_RAW_BYTES:
-        return ""
-    try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""

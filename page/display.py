@@ -1,5 +1,5 @@
-"""Pure helpers of the page for what it says around the answers: outlets (no spam footers), suggested
-questions, errors as plain sentences without server paths, the admin switch, the evaluation report."""
+"""Pure helpers of the page for what it says around the answers: suggested questions, errors as plain
+sentences without server paths, the admin switch, the evaluation report."""
 
 from __future__ import annotations
 
@@ -11,32 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from mali_qa.names import topics
-
-#: A footer line that advertises a site ("Kig News: Update the world's latest breaking news...") names a
-#: spam source, not the article's outlet.
-_PROMO = re.compile(
-    r"breaking news|latest news|hot news|updated news|news online|24/7|"
-    r"update the world|mainstream news|updated quickly",
-    re.IGNORECASE,
-)
-
-
-def is_spam_outlet(outlet: str, raw_text: str) -> bool:
-    """True when `outlet` occurs in the article's file only at the start of a promotional footer line."""
-    name = outlet.strip()
-    if not name or not raw_text:
-        return False
-    lines = [line for line in raw_text.splitlines() if name.lower() in line.lower()]
-    if not lines:
-        return False
-    head = re.compile(rf"^\W*{re.escape(name)}\s*:", re.IGNORECASE)
-    return all(head.match(line) and _PROMO.search(line) for line in lines)
-
-
-def display_outlet(outlet: str, raw_text: str = "") -> str:
-    """The outlet to show: "" for a name taken from a spam footer."""
-    return "" if is_spam_outlet(outlet, raw_text) else outlet.strip()
-
 
 # --------------------------------------------------------------------------- suggestions
 

@@ -1,42 +1,18 @@
-"""The page's plain-text labels: dates a reader can place, bylines, the "[n] title — outlet · date" heading of a
-source (the same [n] as the answer's marker), an answer as plain text for the clipboard, and the sidebar's
-description of the answer engine (never its key)."""
+"""The page's plain-text labels: the "[n] Title — Outlet · date" heading of a source (the same [n] as the
+answer's marker, the rest from `mali_qa.sources`, as every front end shows it), an answer as plain text for the
+clipboard, and the sidebar's description of the answer engine (never its key)."""
 
 from __future__ import annotations
 
-import re
-from datetime import date as Date
-
 from mali_qa.config import Settings, server_label
-from mali_qa.types import Answer
-
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-NO_DATE = "date not given"
+from mali_qa.sources import source_label
+from mali_qa.types import Answer, Citation
 
 
-def display_date(value: str) -> str:
-    """A date a reader can place: ISO dates as "15 Aug 2022", dates without a year as "date not given"."""
-    value = (value or "").strip()
-    iso = _ISO_DATE.match(value)
-    if iso:
-        try:
-            return Date(int(iso[1]), int(iso[2]), int(iso[3])).strftime("%-d %b %Y")
-        except ValueError:
-            return NO_DATE
-    return value if _YEAR.search(value) else NO_DATE
-
-
-def byline(outlet: str, date: str) -> str:
-    """ "outlet · date", with whichever parts are known ("" when neither is)."""
-    return " · ".join(part.strip() for part in (outlet, date) if part and part.strip())
-
-
-def source_heading(n: int, title: str, outlet: str = "", date: str = "") -> str:
-    """The plain-text label of source [n]: the same "[n]" the answer's marker shows."""
-    line = f"[{n}] {title.strip() or 'Untitled article'}"
-    meta = byline(outlet, date)
-    return f"{line} — {meta}" if meta else line
+def source_heading(n: int, citation: Citation) -> str:
+    """The plain-text label of source [n]: the same "[n]" the answer's marker shows, then the source named as
+    every front end names it ("Title — Outlet · 19 Oct 2021", only the parts the article states)."""
+    return f"[{n}] {source_label(citation)}"
 
 
 def copy_text(answer: Answer) -> str:
@@ -47,7 +23,7 @@ def copy_text(answer: Answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for n, c in enumerate(answer.citations, 1):
-            lines.append(source_heading(n, c.title, c.outlet, display_date(c.date) if c.date else ""))
+            lines.append(source_heading(n, c))
     return "\n".join(lines)
 
 

@@ -340,7 +340,8 @@ def test_articles_table_rows_open_the_article_and_evaluation_has_one_title(
 
     headline = wait(browser, 30).until(opened)
     assert headline == "Last French troops leave Mali, ending nine-year deployment"
-    assert "date not given" in browser.find_element(By.TAG_NAME, "body").text
+    shown = browser.find_element(By.TAG_NAME, "body").text
+    assert "date not given" not in shown and "002_07d3930ec7cbf04e" not in shown  # no placeholder, no raw id
     browser.save_screenshot(str(output_dir(tmp_path) / "articles.png"))
 
     browser.get(f"{url}/evaluation")

@@ -24,6 +24,7 @@ LAYERS = {
     "mali_qa.planted": 0,
     "mali_qa.sanitize": 0,
     "mali_qa.names": 0,
+    "mali_qa.sources": 0,
     "mali_qa.store": 1,
     "mali_qa.ingest": 2,
     "mali_qa.search": 2,
@@ -44,6 +45,7 @@ LIGHT = (
     "mali_qa.planted",
     "mali_qa.sanitize",
     "mali_qa.names",
+    "mali_qa.sources",
 )
 #: Stages of one rank that must not import each other: the writer and the reader of the index share only
 #: `store/`.
@@ -242,6 +244,7 @@ PAGE_SURFACE = {
     "mali_qa.library",
     "mali_qa.cache",  # the one cache registry, which reset() clears
     "mali_qa.names",  # the one name detector, which the page's suggestions use too
+    "mali_qa.sources",  # the one naming of a source, which every front end uses
 }
 
 

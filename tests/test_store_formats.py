@@ -4,6 +4,7 @@ service without touching its vectors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from mali_qa.errors import IndexUnavailableError
 from mali_qa.search.lexical import Bm25Index
 from mali_qa.store.formats import BM25_IDS, STORE_FORMAT, read_articles, read_bm25, write_articles, write_bm25
+from mali_qa.text import STEM_VERSION
 from mali_qa.types import Article
 
 ARTICLES = [
@@ -99,10 +101,10 @@ def test_no_passage_leaves_no_bm25_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_an_index_of_an_older_format_is_refused_by_the_loader_and_refreshed_by_the_service(
+def test_an_index_of_an_older_stemmer_is_refused_by_the_loader_and_refreshed_by_the_service(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
-    """As an older version left it: no articles file, and a manifest without the store's format."""
+    """As an upgrade of the stemmer leaves it: term counts of another version, and (here) no articles file."""
     from mali_qa import service
     from mali_qa.config import Settings
     from mali_qa.ingest.write import ingest
@@ -114,13 +116,13 @@ def test_an_index_of_an_older_format_is_refused_by_the_loader_and_refreshed_by_t
     paths = IndexPaths(settings.vectorstore_dir)
     before = Bm25Index(paths.bm25).search("when did France leave Mali", 8)
     articles = read_articles(paths.articles)
-    manifest = json.loads(paths.manifest.read_text(encoding="utf-8"))
-    paths.manifest.write_text(json.dumps({k: v for k, v in manifest.items() if k != "store_format"}), "utf-8")
+    vocab = json.loads(paths.vocab.read_text(encoding="utf-8"))
+    paths.vocab.write_text(json.dumps({**vocab, "version": STEM_VERSION - 1}), encoding="utf-8")
     paths.articles.unlink()
     service.reset()
-    with pytest.raises(IndexUnavailableError, match="format None .*mali-qa ingest --rebuild"):
+    with pytest.raises(IndexUnavailableError, match=r"articles\.json.*mali-qa ingest"):
         IndexState(settings)
-    state = service.open_index(settings)  # the service writes the files of this format again
+    state = service.open_index(settings)  # the service writes the term counts, BM25 and articles again
     assert state.manifest["store_format"] == STORE_FORMAT
     assert [state.article(i) for i in state.article_ids()] == list(articles.values())
     assert state.bm25.search("when did France leave Mali", 8) == before
@@ -128,15 +130,71 @@ def test_an_index_of_an_older_format_is_refused_by_the_loader_and_refreshed_by_t
     service.reset()
 
 
+@pytest.mark.integration
+def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_ingest_that_mends_it(
+    tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As format 1 left the seeds: a spam footer's name as 002's outlet, a site's banner as 004's date, in the
+    passages and docstore as well as the articles file. The service refuses it (no refresh of our files could
+    mend the passages) and says to ingest; a plain ingest then reads those two articles again."""
+    from mali_qa import service
+    from mali_qa.config import Settings
+    from mali_qa.ingest import write
+    from mali_qa.ingest.corpus import Corpus, read_folder
+    from mali_qa.store.chroma import chroma_client
+    from mali_qa.store.folder import IndexPaths
+
+    old = {
+        "002_07d3930ec7cbf04e": {"outlet": "Kig News"},
+        "004_49f779cc4835a65a": {"date": "Tuesday, October 19"},
+    }
+
+    def as_format_1(folder: Path) -> Corpus:
+        corpus = read_folder(folder)
+        return Corpus([dataclasses.replace(a, **old.get(a.id, {})) for a in corpus.articles], corpus.warnings)
+
+    settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=tmp_path / "store")
+    paths = IndexPaths(settings.vectorstore_dir)
+    with monkeypatch.context() as patched:
+        patched.setattr(write, "read_folder", as_format_1)
+        write.ingest(settings)
+    for path, key in ((paths.manifest, "store_format"), (paths.articles, "format")):
+        path.write_text(
+            json.dumps({**json.loads(path.read_text(encoding="utf-8")), key: 1}), encoding="utf-8"
+        )
+    manifest = paths.manifest.read_text(encoding="utf-8")
+    service.reset()
+    with pytest.raises(IndexUnavailableError, match=r"older version of mali-qa.*run `mali-qa ingest`"):
+        service.open_index(settings)
+    assert paths.manifest.read_text(encoding="utf-8") == manifest  # refused, not half-mended
+    report = write.ingest(settings)
+    assert sorted(report.updated) == sorted(old)
+    state = service.open_index(settings)
+    assert [(state.article(i).date, state.article(i).outlet) for i in sorted(old)] == [("", ""), ("", "")]
+    passages = chroma_client(settings).get_collection(settings.collection).get(include=["metadatas"])
+    stated = {
+        (m["article_id"], m["date"], m["outlet"]) for m in passages["metadatas"] if m["article_id"] in old
+    }
+    assert stated == {(article_id, "", "") for article_id in old}
+    service.reset()
+
+
 def test_a_store_that_cannot_be_refreshed_names_the_rebuild(tmp_path: Path, seeds_dir: Path) -> None:
-    """An older manifest over a store that lost its collections: the refresh fails, and says to rebuild."""
+    """Term counts of an older stemmer over a store that lost its collections: the refresh fails, and says to
+    rebuild."""
     from mali_qa import service
     from mali_qa.config import Settings
 
     store = tmp_path / "store"
     store.mkdir()
-    manifest = {"embed_model": "local:all-MiniLM-L6-v2", "collection": "mali_qa", "articles": 1}
+    manifest = {
+        "embed_model": "local:all-MiniLM-L6-v2",
+        "collection": "mali_qa",
+        "articles": 1,
+        "store_format": STORE_FORMAT,
+    }
     (store / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (store / "vocab.json").write_text(json.dumps({"version": STEM_VERSION - 1}), encoding="utf-8")
     settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=store)
     service.reset()
     with pytest.raises(IndexUnavailableError, match="damaged .*mali-qa ingest --rebuild"):

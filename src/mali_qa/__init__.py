@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         ModelError,
     )
     from mali_qa.service import ask, ask_stream
+    from mali_qa.sources import source_label
     from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Article, Citation, Passage
 
 #: Public name -> the module that defines it.
@@ -33,6 +34,7 @@ _EXPORTS = {
     "Article": "mali_qa.types",
     "Citation": "mali_qa.types",
     "Passage": "mali_qa.types",
+    "source_label": "mali_qa.sources",
     **{
         name: "mali_qa.errors"
         for name in (
@@ -64,6 +66,7 @@ __all__ = [
     "Settings",
     "ask",
     "ask_stream",
+    "source_label",
 ]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mali_qa.errors import InvalidQuestionError, MaliQAError
+from mali_qa.sources import source_label
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -99,8 +100,7 @@ def _print_answer(answer: Any, as_json: bool) -> None:
     if answer.notice:
         _say(f"\n({answer.notice})")
     for i, c in enumerate(answer.citations, 1):
-        where = ", ".join(x for x in (c.outlet, c.date) if x)
-        _say(f"\n[{i}] {c.title}" + (f" ({where})" if where else "") + f" · {c.source}")
+        _say(f"\n[{i}] {source_label(c)}")  # as the page and the service name it
         _say(f"    {_quoted(c.quote or c.text)}")
 
 

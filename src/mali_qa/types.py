@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from mali_qa.sources import source_label
+
 #: The one answer given when the articles do not hold the answer (prompt, engine, tests and eval share it).
 NO_ANSWER = "The articles don't say."
 #: The opening of the middle kind of reply: the engine is unsure, and shows the closest passages it found.
@@ -75,7 +77,8 @@ class Citation:
     answer_end: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """Its fields, and `label`: how every front end names the source (`sources.source_label`)."""
+        return {**self.__dict__, "label": source_label(self)}
 
 
 @dataclass

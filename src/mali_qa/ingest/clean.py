@@ -5,17 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mali_qa import lexicon
-
-# Month names and abbreviations, weekday names (data/months.txt, month_abbreviations.tsv, weekdays.txt).
-_MONTHS = "|".join(re.escape(m) for m in lexicon.months() + lexicon.month_abbreviations())
-_WEEKDAYS = "|".join(re.escape(d) for d in lexicon.weekdays())
-#: A line that is only a date ("Tuesday, October 19", "19 October 2021", "2021-10-19").
-DATE_LINE = re.compile(
-    rf"^\s*(?:(?:{_WEEKDAYS}),?\s+)?(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
-    rf"|\d{{1,2}}\s+(?:{_MONTHS})\.?(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}})\s*$",
-    re.IGNORECASE,
-)
+from mali_qa.ingest.metadata import article_outlet, is_date_line, iso_date, stated_outlet
 
 # Each kind of web boilerplate found in article pages, as whole-line patterns.
 BOILERPLATE_LINES: dict[str, re.Pattern[str]] = {
@@ -43,10 +33,6 @@ _FOOTER_START = re.compile(
     r"^(source link|post disclaimer|leave a (reply|comment)|comments are closed\.?)$", re.I
 )
 _TITLE_SECTION = re.compile(r"\s+[|–—-]\s+[A-Z][\w ]{0,30}$")
-_OUTLET_PATTERNS = [
-    re.compile(r"edited by ([A-Z][\w&.' -]{1,40}?) Staff", re.I),
-    re.compile(r"^([A-Z][\w&.' ]{1,30} News):", re.M),
-]
 
 
 @dataclass(frozen=True)
@@ -76,11 +62,12 @@ def _paragraphs(raw: str) -> list[str]:
 def _is_headline(line: str) -> bool:
     """A headline is short and is not a sentence: no closing full stop, at most 30 words."""
     n = len(line.split())
-    return 1 <= n <= 30 and not re.search(r"[.!?:;,]$", line) and not DATE_LINE.match(line)
+    return 1 <= n <= 30 and not re.search(r"[.!?:;,]$", line) and not is_date_line(line)
 
 
 def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hint: str = "") -> CleanedText:
-    """Split a raw article into headline, date, outlet and a body of paragraphs separated by blank lines."""
+    """Split a raw article into headline, date, outlet and a body of paragraphs separated by blank lines. The
+    date (ISO) and the outlet are those the article states (`ingest.metadata`), "" where it states none."""
     lines = _paragraphs(raw)
     removed: list[str] = []
     footer = ""
@@ -90,15 +77,9 @@ def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hi
             removed.append(boilerplate_kind(line) or "footer")
             lines = lines[:i]
             break
-    outlet = outlet_hint
-    if not outlet:
-        for pattern in _OUTLET_PATTERNS:
-            match = pattern.search(footer) or pattern.search("\n".join(lines[-3:]))
-            if match:
-                outlet = match.group(1).strip()
-                break
+    outlet = article_outlet(outlet_hint, raw) or stated_outlet(footer, [x for x in lines if x], raw)
     kept: list[str] = []
-    date = date_hint
+    date = iso_date(date_hint)
     for line in lines:
         if not line:
             continue
@@ -109,8 +90,9 @@ def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hi
         if kept and line == kept[-1]:  # a caption or paragraph repeated verbatim
             removed.append("duplicate_paragraph")
             continue
-        if DATE_LINE.match(line) and not date and len(kept) <= 1:
-            date = line
+        if is_date_line(line) and len(kept) <= 1:  # the header's date line: the date when it is whole
+            date = date or iso_date(line)
+            removed.append("date_line")
             continue
         kept.append(line)
     title = title_hint.strip()

@@ -88,7 +88,8 @@ def parse_article(article_id: str, raw: str, suffix: str, path: str = "") -> Art
             raise IngestError(f"{path or article_id}: no article text found in the HTML")
         data = json.loads(extracted)
         raw, title = data.get("text") or "", data.get("title") or ""
-        date, outlet = data.get("date") or "", data.get("sitename") or data.get("hostname") or ""
+        date = data.get("date") or ""  # the page's own date metadata, never the day it was read ("filedate")
+        outlet = data.get("source-hostname") or data.get("sitename") or data.get("hostname") or ""
     elif suffix == ".md":
         raw = markdown_to_text(raw)
     raw = clean_article(raw)

@@ -53,6 +53,7 @@ from mali_qa.server.security import (
 )
 from mali_qa.server.streaming import AnswerStream, pull_next, sse_event, until_disconnect
 from mali_qa.service import ask, ask_stream, default_settings, pipeline_for
+from mali_qa.sources import source_label
 from mali_qa.types import Answer, Turn
 
 log = logging.getLogger("mali_qa.server")
@@ -344,7 +345,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         }
 
-    @v1.get("/articles", summary="The indexed articles (id, headline, date, outlet, length)")
+    @v1.get("/articles", summary="The indexed articles (id, headline, label, date, outlet, length)")
     async def articles(
         offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
     ) -> dict[str, Any]:
@@ -357,7 +358,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "object": "list",
             "total": len(found),
             "data": [
-                {"id": a.id, "title": a.title, "date": a.date, "outlet": a.outlet, "characters": len(a.text)}
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "label": source_label(a),
+                    "date": a.date,
+                    "outlet": a.outlet,
+                    "characters": len(a.text),
+                }
                 for a in page
             ],
         }
@@ -377,6 +385,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {
             "id": found.id,
             "title": found.title,
+            "label": source_label(found),
             "date": found.date,
             "outlet": found.outlet,
             "text": found.text,

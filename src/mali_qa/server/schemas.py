@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mali_qa.sources import source_label
 from mali_qa.types import Answer, Citation, Turn
 
 #: The model name of the offline engine, beside the chat model when one is configured.
@@ -90,7 +91,8 @@ def model_name(answer: Answer) -> str:
 
 def citation_json(number: int, citation: Citation) -> dict[str, Any]:
     """One citation [n]: the passage verbatim, the quoted sentence, and their character offsets into the
-    cleaned article (`GET /v1/articles/{source}`)."""
+    cleaned article (`GET /v1/articles/{source}`); `label` names the source as every front end does, `date`
+    (ISO) and `outlet` are "" where the article states none."""
     offsets: dict[str, list[int]] = {
         "passage": [citation.start, citation.end],
         "quote": [citation.quote_start, citation.quote_end],
@@ -101,6 +103,7 @@ def citation_json(number: int, citation: Citation) -> dict[str, Any]:
         "number": number,
         "source": citation.source,
         "title": citation.title,
+        "label": source_label(citation),
         "quote": citation.quote,
         "passage": citation.text,
         "offsets": offsets,

@@ -27,7 +27,12 @@ from mali_qa.types import Article
 
 #: The format of the files below; written into each of them and into the manifest. Raise it when a field
 #: changes meaning: an index of another format is then refreshed (service) or refused (reader).
-STORE_FORMAT = 1
+STORE_FORMAT = 2
+#: The first format whose articles' dates and outlets are those the articles state (`ingest.metadata`). An
+#: index of an older format holds wrong ones in its passages and docstore too, which no refresh of these files
+#: mends: the service refuses it, naming the re-ingest (`REINGEST_HINT`).
+METADATA_FORMAT = 2
+REINGEST_HINT = "run `mali-qa ingest` (with the folder of your articles, if not the seeds) to read them again"
 #: The tokens BM25 counts (bm25s's default pattern), their stemmer, and the stop words left out of passages
 #: (the choices of llama-index's BM25Retriever, which built this index before STORE_FORMAT 1).
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -51,6 +56,24 @@ def store_outdated(paths: IndexPaths) -> bool:
     """Whether a finished index was written in another format than this version reads (its manifest says)."""
     manifest = read_manifest(paths)
     return manifest is not None and manifest.get("store_format") != STORE_FORMAT
+
+
+def metadata_outdated(paths: IndexPaths) -> bool:
+    """Whether a finished index was written before its articles' dates and outlets were read only where the
+    articles state them (`METADATA_FORMAT`): only an ingest mends it."""
+    manifest = read_manifest(paths)
+    if manifest is None:
+        return False
+    found = manifest.get("store_format")
+    return not isinstance(found, int) or found < METADATA_FORMAT
+
+
+def metadata_refusal(paths: IndexPaths) -> IndexUnavailableError:
+    """The error of an index whose metadata is outdated, naming the fix."""
+    return IndexUnavailableError(
+        f"the index in {paths.root} was made by an older version of mali-qa, which took a site's date banner "
+        f"or a spam footer for an article's date or outlet: {REINGEST_HINT}"
+    )
 
 
 def lexical_outdated(paths: IndexPaths) -> bool:
