@@ -22,7 +22,7 @@ from mali_qa.sanitize import clean_input
 from mali_qa.search.index import IndexState, load_index, loaded_index
 from mali_qa.search.retrieve import HybridRetriever
 from mali_qa.store.folder import check_store_folder, ingest_running, paths_for, read_manifest, running_message
-from mali_qa.store.formats import lexical_outdated
+from mali_qa.store.formats import lexical_outdated, passages_outdated
 from mali_qa.store.minilm import english_words
 from mali_qa.types import Answer, Passage, Turn
 
@@ -110,7 +110,8 @@ def validate_top_k(top_k: Any, settings: Settings) -> int:
 
 def open_index(settings: Settings) -> IndexState:
     """The loaded index; built from the seeds first when the folder holds no index at all (first use), its
-    term counts, BM25 and articles written again when an upgrade changed the stemmer or the store's format.
+    term counts, BM25 and articles written again when an upgrade changed the stemmer or the store's format
+    (but not the passages' cut: an index whose passages are outdated is refused, naming the rebuild).
     Never while an ingest runs, and never over an unfinished store (the loader's error names the fix)."""
     state = loaded_index(settings)
     if state is not None:
@@ -126,7 +127,7 @@ def open_index(settings: Settings) -> IndexState:
                 if not index_started(paths):
                     log.info("building the index from %s (first use)", settings.seeds_dir)
                     ingest(settings, lock_wait=0)
-        elif lexical_outdated(paths):
+        elif lexical_outdated(paths) and not passages_outdated(paths):  # else the loader names the rebuild
             from mali_qa.ingest.write import refresh_lexical
 
             refresh_lexical(settings)

@@ -25,8 +25,18 @@ CLOSEST_SENTENCES = 3
 
 
 def same(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
-    """Whether the sentence is already chosen."""
-    return any(c.passage.article_id == cand.passage.article_id and c.start == cand.start for c in chosen)
+    """Whether the sentence is already chosen: the same place in its article, or the same words (a line an
+    article repeats, or two articles share, is quoted once)."""
+    key = _words(cand.text)
+    return any(
+        (c.passage.article_id == cand.passage.article_id and c.start == cand.start) or _words(c.text) == key
+        for c in chosen
+    )
+
+
+def _words(text: str) -> str:
+    """The text with its runs of whitespace as one space: two quotes of one sentence compare equal."""
+    return " ".join(text.split())
 
 
 def words_of(chosen: Sequence[Candidate]) -> int:
@@ -69,7 +79,9 @@ def compose(
     condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage], *, best_first: bool = False
 ) -> Answer:
     """Sentences in reading order per article (after the first chosen one, when `best_first`), each followed
-    by its passage's [n]; numbers in order of use."""
+    by its passage's [n]; numbers in order of use. Each is quoted whole and once: a sentence already quoted
+    (`same`), or one that would take the answer past HARD_WORD_LIMIT words, is left out; only a first sentence
+    longer than the limit alone is cut (marked "…")."""
     first_seen: dict[str, int] = {}
     for c in chosen:
         first_seen.setdefault(c.passage.article_id, len(first_seen))
@@ -79,9 +91,11 @@ def compose(
     citations: list[Citation] = []
     pieces: list[str] = []
     budget = HARD_WORD_LIMIT
+    quoted: list[Candidate] = []
     for c in ordered:
-        if budget <= 5:
-            break
+        if same(c, quoted) or (quoted and word_count(c.text) > budget - 1):
+            continue
+        quoted.append(c)
         if c.passage.id not in numbers:
             numbers[c.passage.id] = len(numbers) + 1
             citations.append(passage_citation(c.passage, quote=c.text, quote_start=c.start, quote_end=c.end))

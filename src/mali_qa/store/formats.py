@@ -27,7 +27,12 @@ from mali_qa.types import Article
 
 #: The format of the files below; written into each of them and into the manifest. Raise it when a field
 #: changes meaning: an index of another format is then refreshed (service) or refused (reader).
-STORE_FORMAT = 1
+STORE_FORMAT = 2
+#: The oldest format whose passages are cut as this version cuts them: since format 2 a heading run into a
+#: sentence stands on its own line and opens the passage of the text it heads (issue 28). The passages of an
+#: older index are cut otherwise, which only a rebuild mends: the reader and the service refuse it, naming
+#: the rebuild, and `mali-qa ingest` rebuilds it.
+PASSAGE_FORMAT = 2
 #: The tokens BM25 counts (bm25s's default pattern), their stemmer, and the stop words left out of passages
 #: (the choices of llama-index's BM25Retriever, which built this index before STORE_FORMAT 1).
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -51,6 +56,16 @@ def store_outdated(paths: IndexPaths) -> bool:
     """Whether a finished index was written in another format than this version reads (its manifest says)."""
     manifest = read_manifest(paths)
     return manifest is not None and manifest.get("store_format") != STORE_FORMAT
+
+
+def passages_outdated(paths: IndexPaths) -> bool:
+    """Whether a finished index holds passages cut by an older version (format before PASSAGE_FORMAT, or
+    none): writing its files again from the stored passages would keep the old cut."""
+    manifest = read_manifest(paths)
+    if manifest is None:
+        return False
+    found = manifest.get("store_format")
+    return not isinstance(found, int) or found < PASSAGE_FORMAT
 
 
 def lexical_outdated(paths: IndexPaths) -> bool:
