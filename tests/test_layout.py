@@ -242,6 +242,7 @@ PAGE_SURFACE = {
     "mali_qa.library",
     "mali_qa.cache",  # the one cache registry, which reset() clears
     "mali_qa.names",  # the one name detector, which the page's suggestions use too
+    "mali_qa.text",  # the one sentence splitter: a source card's context cuts where quotes and passages cut
 }
 
 

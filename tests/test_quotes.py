@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from page.markup import card_html, with_context
 
+from mali_qa.answer.candidates import Candidate, candidates
+from mali_qa.answer.compose import HARD_WORD_LIMIT, compose, same
+from mali_qa.answer.condense import Condensed
 from mali_qa.ingest.chunk import pack_sentences
 from mali_qa.ingest.clean import clean_text, split_run_in_heading
 from mali_qa.ingest.corpus import read_folder
 from mali_qa.text import is_heading, split_sentences
-from mali_qa.types import CLOSEST_PASSAGES, Answer, Article
-from page.markup import card_html, with_context
+from mali_qa.types import CLOSEST_PASSAGES, Answer, Article, Passage
 
 ROOT = Path(__file__).resolve().parents[1]
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
@@ -131,6 +134,30 @@ def test_passages_and_their_context_start_and_end_on_sentences(article: Article)
         assert offset + len(context) in ends, f"the card ends inside a sentence: {context[-80:]!r}"
 
 
+def _candidates(article_id: str, text: str) -> list[Candidate]:
+    passage = Passage(
+        id=f"{article_id}#0000", article_id=article_id, title="t", text=text, start=0, end=len(text)
+    )
+    return candidates([passage])
+
+
+def test_a_heading_is_no_candidate_and_one_sentence_is_quoted_once() -> None:
+    text = "“Unacceptable”\n\nThe diplomat said Wagner was unacceptable in Mali."
+    (only,) = _candidates("a", text)
+    assert only.text.startswith("The diplomat")
+    (again,) = _candidates("b", "Before it.\n\nThe diplomat said Wagner  was unacceptable in Mali.")[1:]
+    assert same(again, [only])  # the same words in another article
+    answer = compose(Condensed(question="who said it"), [only, again], [only.passage, again.passage])
+    assert answer.text == f"{only.text} [1]" and len(answer.citations) == 1
+
+
+def test_a_sentence_past_the_word_limit_is_left_out_not_cut() -> None:
+    long = " ".join(["word"] * (HARD_WORD_LIMIT - 10)) + "."
+    first, second, third = _candidates("a", f"{long}\n\n{long.replace('word', 'more')}\n\nA short one.")
+    answer = compose(Condensed(question="q"), [first, second, third], [first.passage])
+    assert answer.text == f"{first.text} [1] {third.text} [1]"
+
+
 # --------------------------------------------------------------------------- replies of the real engine
 
 
@@ -207,7 +234,7 @@ def test_no_reply_quotes_one_sentence_twice(replies: list[tuple[str, Answer]]) -
         spans = [(c.source, c.quote_start) for c in answer.citations if c.quote]
         if len(spans) != len(set(spans)):
             bad.append(f"{question!r}: two citations quote one sentence")
-        plain = [" ".join(p.strip("“”\"").lower().split()) for p in pieces]
+        plain = [" ".join(p.strip('“”"').lower().split()) for p in pieces]
         for i, a in enumerate(plain):  # a pull quote and the sentence it repeats: the same line twice
             if any(i != j and a in b for j, b in enumerate(plain)):
                 bad.append(f"{question!r}: {pieces[i]!r} is quoted again inside another quote")

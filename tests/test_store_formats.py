@@ -1,6 +1,6 @@
 """The files of ours that the read path reads (`store.formats`): written and read back unchanged, refused
-with an error naming the rebuild when their format differs, and an index of an older format refreshed by the
-service without touching its vectors."""
+with an error naming the rebuild when their format differs; an index of an older stemmer refreshed by the
+service without touching its vectors, and one whose passages an older version cut rebuilt by ingest."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ import pytest
 
 from mali_qa.errors import IndexUnavailableError
 from mali_qa.search.lexical import Bm25Index
-from mali_qa.store.formats import BM25_IDS, STORE_FORMAT, read_articles, read_bm25, write_articles, write_bm25
+from mali_qa.store.formats import (
+    BM25_IDS,
+    PASSAGE_FORMAT,
+    STORE_FORMAT,
+    read_articles,
+    read_bm25,
+    write_articles,
+    write_bm25,
+)
 from mali_qa.types import Article
 
 ARTICLES = [
@@ -99,10 +107,43 @@ def test_no_passage_leaves_no_bm25_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_an_index_of_an_older_format_is_refused_by_the_loader_and_refreshed_by_the_service(
+def test_an_index_of_an_older_stemmer_is_refused_by_the_loader_and_refreshed_by_the_service(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
-    """As an older version left it: no articles file, and a manifest without the store's format."""
+    """As an older stemmer left it: term counts of another version and no articles file."""
+    from mali_qa import service
+    from mali_qa.config import Settings
+    from mali_qa.ingest.write import ingest
+    from mali_qa.search.index import IndexState
+    from mali_qa.store.folder import IndexPaths
+    from mali_qa.text import STEM_VERSION
+
+    settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=tmp_path / "store")
+    ingest(settings)
+    paths = IndexPaths(settings.vectorstore_dir)
+    before = Bm25Index(paths.bm25).search("when did France leave Mali", 8)
+    articles = read_articles(paths.articles)
+    vocab = json.loads(paths.vocab.read_text(encoding="utf-8"))
+    paths.vocab.write_text(json.dumps({**vocab, "version": STEM_VERSION - 1}), "utf-8")
+    paths.articles.unlink()
+    service.reset()
+    with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
+        IndexState(settings)
+    state = service.open_index(settings)  # the service writes the files of this version again
+    assert state.manifest["store_format"] == STORE_FORMAT
+    assert [state.article(i) for i in state.article_ids()] == list(articles.values())
+    assert state.bm25.search("when did France leave Mali", 8) == before
+    assert not ingest(settings).changed
+    service.reset()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("older", [None, PASSAGE_FORMAT - 1])
+def test_an_index_whose_passages_an_older_version_cut_is_refused_and_rebuilt_by_ingest(
+    tmp_path: Path, seeds_dir: Path, older: int | None
+) -> None:
+    """Passages cut by an older version (format 1, or none): writing the files again would keep the old cut,
+    so the loader and the service refuse the index, naming the rebuild, and `mali-qa ingest` rebuilds it."""
     from mali_qa import service
     from mali_qa.config import Settings
     from mali_qa.ingest.write import ingest
@@ -112,31 +153,39 @@ def test_an_index_of_an_older_format_is_refused_by_the_loader_and_refreshed_by_t
     settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=tmp_path / "store")
     ingest(settings)
     paths = IndexPaths(settings.vectorstore_dir)
-    before = Bm25Index(paths.bm25).search("when did France leave Mali", 8)
-    articles = read_articles(paths.articles)
     manifest = json.loads(paths.manifest.read_text(encoding="utf-8"))
-    paths.manifest.write_text(json.dumps({k: v for k, v in manifest.items() if k != "store_format"}), "utf-8")
-    paths.articles.unlink()
+    paths.manifest.write_text(json.dumps({**manifest, "store_format": older}), "utf-8")
     service.reset()
-    with pytest.raises(IndexUnavailableError, match="format None .*mali-qa ingest --rebuild"):
+    refusal = f"format {older} .*mali-qa ingest --rebuild"
+    with pytest.raises(IndexUnavailableError, match=refusal):
         IndexState(settings)
-    state = service.open_index(settings)  # the service writes the files of this format again
+    with pytest.raises(IndexUnavailableError, match=refusal):
+        service.open_index(settings)
+    assert json.loads(paths.manifest.read_text(encoding="utf-8"))["store_format"] == older  # not refreshed
+    report = ingest(settings)
+    assert report.rebuilt and len(report.added) == manifest["articles"]
+    state = service.open_index(settings)
     assert state.manifest["store_format"] == STORE_FORMAT
-    assert [state.article(i) for i in state.article_ids()] == list(articles.values())
-    assert state.bm25.search("when did France leave Mali", 8) == before
-    assert not ingest(settings).changed
     service.reset()
 
 
 def test_a_store_that_cannot_be_refreshed_names_the_rebuild(tmp_path: Path, seeds_dir: Path) -> None:
-    """An older manifest over a store that lost its collections: the refresh fails, and says to rebuild."""
+    """A manifest of this format with term counts of an older stemmer over a store that lost its
+    collections: the refresh fails, and says to rebuild."""
     from mali_qa import service
     from mali_qa.config import Settings
+    from mali_qa.text import STEM_VERSION
 
     store = tmp_path / "store"
     store.mkdir()
-    manifest = {"embed_model": "local:all-MiniLM-L6-v2", "collection": "mali_qa", "articles": 1}
+    manifest = {
+        "embed_model": "local:all-MiniLM-L6-v2",
+        "collection": "mali_qa",
+        "articles": 1,
+        "store_format": STORE_FORMAT,
+    }
     (store / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (store / "vocab.json").write_text(json.dumps({"version": STEM_VERSION - 1}), encoding="utf-8")
     settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=store)
     service.reset()
     with pytest.raises(IndexUnavailableError, match="damaged .*mali-qa ingest --rebuild"):

@@ -27,11 +27,7 @@ def pack_sentences(text: str, *, max_words: int = 90, min_words: int = 30) -> li
         heading = is_heading(text, start, end)
         n = 0 if heading else len(text[start:end].split())
         new_paragraph = "\n" in text[paragraph_end:start] if paragraph_end >= 0 else False
-        if (
-            current
-            and not heading_last
-            and (count + n > max_words or (new_paragraph and count >= min_words))
-        ):
+        if current and not heading_last and (count + n > max_words or (new_paragraph and count >= min_words)):
             spans.append((current[0][0], current[-1][1]))
             current, count = [], 0
         current.append((start, end))
