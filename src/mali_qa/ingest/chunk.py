@@ -17,7 +17,7 @@ PASSAGE_KEYS = ("article_id", "title", "date", "outlet", "start", "end")
 def pack_sentences(text: str, *, max_words: int = 90, min_words: int = 30) -> list[tuple[int, int]]:
     """(start, end) of passages of whole sentences: a paragraph is split past `max_words`, and a passage
     shorter than `min_words` runs on into the next paragraph. A heading (`is_heading`) opens the passage of
-    the text it heads, never ends one, and its words do not count."""
+    the text it heads, never ends one."""
     spans: list[tuple[int, int]] = []
     current: list[tuple[int, int]] = []
     count = 0
@@ -25,7 +25,7 @@ def pack_sentences(text: str, *, max_words: int = 90, min_words: int = 30) -> li
     heading_last = False  # the passage so far ends on a heading: the next sentence joins it
     for start, end in split_sentences(text):
         heading = is_heading(text, start, end)
-        n = 0 if heading else len(text[start:end].split())
+        n = len(text[start:end].split())
         new_paragraph = "\n" in text[paragraph_end:start] if paragraph_end >= 0 else False
         if current and not heading_last and (count + n > max_words or (new_paragraph and count >= min_words)):
             spans.append((current[0][0], current[-1][1]))
