@@ -79,29 +79,21 @@ def compose(
     condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage], *, best_first: bool = False
 ) -> Answer:
     """Sentences in reading order per article (after the first chosen one, when `best_first`), each followed
-    by its passage's [n]; numbers in order of use. Each is quoted whole and once: a sentence already quoted
-    (`same`), or one that would take the answer past HARD_WORD_LIMIT words, is left out; only a first sentence
-    longer than the limit alone is cut (marked "…")."""
+    by its passage's [n]; numbers in order of use. Each is quoted whole and once (`fitting`)."""
+    kept = fitting(chosen)
     first_seen: dict[str, int] = {}
-    for c in chosen:
+    for c in kept:
         first_seen.setdefault(c.passage.article_id, len(first_seen))
-    lead = chosen[:1] if best_first else []
-    ordered = lead + sorted(chosen[len(lead) :], key=lambda c: (first_seen[c.passage.article_id], c.start))
+    lead = kept[:1] if best_first else []
+    ordered = lead + sorted(kept[len(lead) :], key=lambda c: (first_seen[c.passage.article_id], c.start))
     numbers: dict[str, int] = {}
     citations: list[Citation] = []
     pieces: list[str] = []
-    budget = HARD_WORD_LIMIT
-    quoted: list[Candidate] = []
     for c in ordered:
-        if same(c, quoted) or (quoted and word_count(c.text) > budget - 1):
-            continue
-        quoted.append(c)
         if c.passage.id not in numbers:
             numbers[c.passage.id] = len(numbers) + 1
             citations.append(passage_citation(c.passage, quote=c.text, quote_start=c.start, quote_end=c.end))
-        sentence = _trim(c.text, budget - 1)
-        budget -= word_count(sentence)
-        pieces.append(f"{sentence} [{numbers[c.passage.id]}]")
+        pieces.append(f"{_trim(c.text, HARD_WORD_LIMIT)} [{numbers[c.passage.id]}]")
     return Answer(
         text=" ".join(pieces),
         answered=True,
@@ -109,6 +101,22 @@ def compose(
         query=condensed.search_text,
         retrieved=list(passages),
     )
+
+
+def fitting(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """The chosen sentences (best first) that the reply quotes: each whole and once, never past
+    HARD_WORD_LIMIT words in all. A sentence already taken (`same`), or one that no longer fits whole, is
+    left out, and a later, shorter one may still fit; only a first sentence longer than the limit alone is
+    cut (marked "…")."""
+    kept: list[Candidate] = []
+    words = 0
+    for c in chosen:
+        n = word_count(c.text)
+        if same(c, kept) or (kept and words + n > HARD_WORD_LIMIT):
+            continue
+        kept.append(c)
+        words += n
+    return kept
 
 
 def with_short(answer: Answer, part: QuestionPart, best: Candidate) -> Answer:
