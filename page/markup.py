@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from mali_qa.text import is_heading, split_sentences
 from mali_qa.types import Citation
 
 Span = tuple[int, int]
@@ -35,7 +36,6 @@ RULE_COLOR = "light-dark(#d1d5db,#4b5563)"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:^=\"'])")
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKER_RUN = re.compile(r"(?:\s*\[\d+\])+")
-_SENTENCE_END = re.compile(r"[.!?][”\"’)]*\s+|\n+")
 
 
 def escape_markdown(text: str) -> str:
@@ -202,31 +202,25 @@ def covered(text: str, spans: Sequence[Span]) -> float:
 def with_context(
     article_text: str, start: int, end: int, *, chars: int = 400, min_words: int = 12
 ) -> tuple[str, int]:
-    """The article's text from `start` to `end` with whole sentences around it: on each side, the fewest
-    that make `min_words` words, within `chars` characters. Returns the text and its offset in the article."""
+    """The article's text from `start` to `end` with whole sentences around it (the article's sentences, as
+    `split_sentences` cuts them for passages and quotes): on each side, the fewest that make `min_words`
+    words, within `chars` characters; never ending on a heading, which belongs to the text after it. Returns
+    the text and its offset in the article."""
     if not (0 <= start < end <= len(article_text)):
         return "", 0
-    low = max(0, start - chars)
-    left = article_text[low:start].rstrip()
-    starts = [0] if low == 0 else []
-    starts += [m.end() for m in _SENTENCE_END.finditer(left)]
+    spans = split_sentences(article_text)
     begin = start
-    for b in reversed(starts):
-        begin = low + b
-        if len(left[b:].split()) >= min_words:
+    for s, _e in reversed([span for span in spans if start - chars <= span[0] < start]):
+        begin = s
+        if len(article_text[s:start].split()) >= min_words:
             break
-    right = article_text[end : end + chars]
     finish = end
-    for stop in _SENTENCE_END.finditer(right):
-        finish = end + stop.start() + len(stop.group(0).rstrip())
-        if len(right[: stop.start()].split()) >= min_words:
+    for s, e in [span for span in spans if end < span[1] <= end + chars]:
+        if not is_heading(article_text, s, e):
+            finish = e
+        if len(article_text[end:e].split()) >= min_words:
             break
-    else:
-        if end + chars >= len(article_text):
-            finish = len(article_text)
-    while begin < start and article_text[begin].isspace():
-        begin += 1
-    return article_text[begin:finish].rstrip(), begin
+    return article_text[begin:finish], begin
 
 
 def passage_html(citation: Citation, answer_text: str = "", n: int = 1, short: str = "") -> str:

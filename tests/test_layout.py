@@ -245,6 +245,7 @@ PAGE_SURFACE = {
     "mali_qa.cache",  # the one cache registry, which reset() clears
     "mali_qa.names",  # the one name detector, which the page's suggestions use too
     "mali_qa.sources",  # the one naming of a source, which every front end uses
+    "mali_qa.text",  # the one sentence splitter: a source card's context cuts where quotes and passages cut
 }
 
 

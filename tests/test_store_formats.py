@@ -1,6 +1,6 @@
 """The files of ours that the read path reads (`store.formats`): written and read back unchanged, refused
-with an error naming the rebuild when their format differs, and an index of an older format refreshed by the
-service without touching its vectors."""
+with an error naming the rebuild when their format differs; an index of an older stemmer refreshed by the
+service without touching its vectors, and one whose passages an older version cut rebuilt by ingest."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ import pytest
 
 from mali_qa.errors import IndexUnavailableError
 from mali_qa.search.lexical import Bm25Index
-from mali_qa.store.formats import BM25_IDS, STORE_FORMAT, read_articles, read_bm25, write_articles, write_bm25
-from mali_qa.text import STEM_VERSION
+from mali_qa.store.formats import (
+    BM25_IDS,
+    PASSAGE_FORMAT,
+    STORE_FORMAT,
+    read_articles,
+    read_bm25,
+    write_articles,
+    write_bm25,
+)
 from mali_qa.types import Article
 
 ARTICLES = [
@@ -104,7 +111,40 @@ def test_no_passage_leaves_no_bm25_folder(tmp_path: Path) -> None:
 def test_an_index_of_an_older_stemmer_is_refused_by_the_loader_and_refreshed_by_the_service(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
-    """As an upgrade of the stemmer leaves it: term counts of another version, and (here) no articles file."""
+    """As an older stemmer left it: term counts of another version and no articles file."""
+    from mali_qa import service
+    from mali_qa.config import Settings
+    from mali_qa.ingest.write import ingest
+    from mali_qa.search.index import IndexState
+    from mali_qa.store.folder import IndexPaths
+    from mali_qa.text import STEM_VERSION
+
+    settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=tmp_path / "store")
+    ingest(settings)
+    paths = IndexPaths(settings.vectorstore_dir)
+    before = Bm25Index(paths.bm25).search("when did France leave Mali", 8)
+    articles = read_articles(paths.articles)
+    vocab = json.loads(paths.vocab.read_text(encoding="utf-8"))
+    paths.vocab.write_text(json.dumps({**vocab, "version": STEM_VERSION - 1}), "utf-8")
+    paths.articles.unlink()
+    service.reset()
+    with pytest.raises(IndexUnavailableError, match="mali-qa ingest"):
+        IndexState(settings)
+    state = service.open_index(settings)  # the service writes the files of this version again
+    assert state.manifest["store_format"] == STORE_FORMAT
+    assert [state.article(i) for i in state.article_ids()] == list(articles.values())
+    assert state.bm25.search("when did France leave Mali", 8) == before
+    assert not ingest(settings).changed
+    service.reset()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("older", [None, PASSAGE_FORMAT - 1])
+def test_an_index_whose_passages_an_older_version_cut_is_refused_and_rebuilt_by_ingest(
+    tmp_path: Path, seeds_dir: Path, older: int | None
+) -> None:
+    """Passages cut by an older version (format 1, or none): writing the files again would keep the old cut,
+    so the loader and the service refuse the index, naming the rebuild, and `mali-qa ingest` rebuilds it."""
     from mali_qa import service
     from mali_qa.config import Settings
     from mali_qa.ingest.write import ingest
@@ -114,19 +154,19 @@ def test_an_index_of_an_older_stemmer_is_refused_by_the_loader_and_refreshed_by_
     settings = Settings.from_env(env_file=os.devnull, seeds_dir=seeds_dir, vectorstore_dir=tmp_path / "store")
     ingest(settings)
     paths = IndexPaths(settings.vectorstore_dir)
-    before = Bm25Index(paths.bm25).search("when did France leave Mali", 8)
-    articles = read_articles(paths.articles)
-    vocab = json.loads(paths.vocab.read_text(encoding="utf-8"))
-    paths.vocab.write_text(json.dumps({**vocab, "version": STEM_VERSION - 1}), encoding="utf-8")
-    paths.articles.unlink()
+    manifest = json.loads(paths.manifest.read_text(encoding="utf-8"))
+    paths.manifest.write_text(json.dumps({**manifest, "store_format": older}), "utf-8")
     service.reset()
-    with pytest.raises(IndexUnavailableError, match=r"articles\.json.*mali-qa ingest"):
+    refusal = f"format {older} .*mali-qa ingest --rebuild"
+    with pytest.raises(IndexUnavailableError, match=refusal):
         IndexState(settings)
-    state = service.open_index(settings)  # the service writes the term counts, BM25 and articles again
+    with pytest.raises(IndexUnavailableError, match=r"older version of mali-qa.*run `mali-qa ingest`"):
+        service.open_index(settings)  # format 1's metadata is refused first, naming the same mend
+    assert json.loads(paths.manifest.read_text(encoding="utf-8"))["store_format"] == older  # not refreshed
+    report = ingest(settings)
+    assert report.rebuilt and len(report.added) == manifest["articles"]
+    state = service.open_index(settings)
     assert state.manifest["store_format"] == STORE_FORMAT
-    assert [state.article(i) for i in state.article_ids()] == list(articles.values())
-    assert state.bm25.search("when did France leave Mali", 8) == before
-    assert not ingest(settings).changed
     service.reset()
 
 
@@ -136,7 +176,7 @@ def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_in
 ) -> None:
     """As format 1 left the seeds: a spam footer's name as 002's outlet, a site's banner as 004's date, in the
     passages and docstore as well as the articles file. The service refuses it (no refresh of our files could
-    mend the passages) and says to ingest; a plain ingest then reads those two articles again."""
+    mend the passages) and says to ingest; a plain ingest then rebuilds it (its passages are cut anew too)."""
     from mali_qa import service
     from mali_qa.config import Settings
     from mali_qa.ingest import write
@@ -168,7 +208,7 @@ def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_in
         service.open_index(settings)
     assert paths.manifest.read_text(encoding="utf-8") == manifest  # refused, not half-mended
     report = write.ingest(settings)
-    assert sorted(report.updated) == sorted(old)
+    assert report.rebuilt and len(report.added) == 5
     state = service.open_index(settings)
     assert [(state.article(i).date, state.article(i).outlet) for i in sorted(old)] == [("", ""), ("", "")]
     passages = chroma_client(settings).get_collection(settings.collection).get(include=["metadatas"])
@@ -180,10 +220,11 @@ def test_an_index_with_the_metadata_of_an_older_version_is_refused_naming_the_in
 
 
 def test_a_store_that_cannot_be_refreshed_names_the_rebuild(tmp_path: Path, seeds_dir: Path) -> None:
-    """Term counts of an older stemmer over a store that lost its collections: the refresh fails, and says to
-    rebuild."""
+    """A manifest of this format with term counts of an older stemmer over a store that lost its
+    collections: the refresh fails, and says to rebuild."""
     from mali_qa import service
     from mali_qa.config import Settings
+    from mali_qa.text import STEM_VERSION
 
     store = tmp_path / "store"
     store.mkdir()

@@ -23,7 +23,7 @@ from mali_qa.sanitize import clean_input
 from mali_qa.search.index import IndexState, load_index, loaded_index
 from mali_qa.search.retrieve import HybridRetriever, to_passage
 from mali_qa.store.folder import check_store_folder, ingest_running, paths_for, read_manifest, running_message
-from mali_qa.store.formats import lexical_outdated, metadata_outdated, metadata_refusal
+from mali_qa.store.formats import lexical_outdated, metadata_outdated, metadata_refusal, passages_outdated
 from mali_qa.store.minilm import english_words
 from mali_qa.types import Answer, Passage, Turn
 
@@ -112,8 +112,9 @@ def validate_top_k(top_k: Any, settings: Settings) -> int:
 def open_index(settings: Settings) -> IndexState:
     """The loaded index; built from the seeds first when the folder holds no index at all (first use), its
     term counts, BM25 and articles written again when an upgrade changed the stemmer or the store's format;
-    refused, naming the re-ingest, when it holds the wrong dates and outlets of an older version. Never while
-    an ingest runs, and never over an unfinished store (the loader's error names the fix)."""
+    refused, naming the re-ingest, when it holds the wrong dates and outlets of an older version or passages
+    cut otherwise (only a rebuild mends those). Never while an ingest runs, and never over an unfinished store
+    (the loader's error names the fix)."""
     state = loaded_index(settings)
     if state is not None:
         return state
@@ -130,7 +131,7 @@ def open_index(settings: Settings) -> IndexState:
                     ingest(settings, lock_wait=0)
         elif metadata_outdated(paths):
             raise metadata_refusal(paths)
-        elif lexical_outdated(paths):
+        elif lexical_outdated(paths) and not passages_outdated(paths):  # else the loader names the rebuild
             from mali_qa.ingest.write import refresh_lexical
 
             refresh_lexical(settings)

@@ -51,6 +51,26 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+#: The most words of a heading or pull quote: a longer line without a closing full stop is a sloppy paragraph.
+HEADING_WORDS = 20
+# What closes a sentence, with the quotes and brackets that may follow it.
+_CLOSING_MARK = re.compile(r"[.!?…:;,][\"'”’)\]]*$")
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` (a sentence of `split_sentences`) is a heading, a pull quote or a byline
+    ("Messy relationship", "“Mercenaries”", "Correspondent in Moscow"): the whole of its line, at most
+    HEADING_WORDS words, ending without a sentence's closing mark. It is not a sentence of the article, so it
+    is never quoted as one."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[line_start:start].strip() or text[end:line_end].strip():
+        return False
+    sentence = text[start:end]
+    return len(sentence.split()) <= HEADING_WORDS and not _CLOSING_MARK.search(sentence)
+
+
 def _word_before(body: str, start: int, stop: int) -> str:
     """The word (`[A-Za-z][A-Za-z.]*`, within body[start:stop]) that the full stop at `stop` ends, or "":
     "Mr" for "Mr.", "U.S" for "U.S.". Scans back only over that word, so splitting stays linear."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mali_qa import cache
 from mali_qa.planted import looks_like_instruction
-from mali_qa.text import split_sentences, stems
+from mali_qa.text import is_heading, split_sentences, stems
 from mali_qa.types import Passage
 
 #: A sentence opening on a pronoun continues the sentence before it ("He said ...").
@@ -38,15 +38,19 @@ class Candidate:
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     """Every sentence of the retrieved passages, best passage first, as a candidate answer (but for planted
-    orders to an AI); a sentence opening on a pronoun also holds the stems of the sentence before it."""
+    orders to an AI, and headings); a sentence opening on a pronoun also holds the stems of the sentence before it."""
     out = []
     sentences_of = {p.id: passage_sentences(p.text, p.start, p.title) for p in passages}
-    last_sentence = {pid: s[1][-1].stems for pid, s in sentences_of.items() if s[1]}
+    last_sentence = {
+        pid: next((x.stems for x in reversed(s[1]) if not x.heading), ()) for pid, s in sentences_of.items()
+    }
     for rank, passage in enumerate(passages):
         passage_stems, sentences = sentences_of[passage.id]
         similarity = {start: cos for start, _end, cos in passage.sentence_scores}
         previous: tuple[str, ...] = last_sentence.get(previous_passage_id(passage.id), ())
         for sentence in sentences:
+            if sentence.heading:  # a heading or pull quote is not a sentence of the article
+                continue
             if sentence.instruction:  # planted orders to an AI are never quoted as an answer
                 previous = sentence.stems
                 continue
@@ -86,6 +90,7 @@ class PassageSentence:
     bag: frozenset[str]
     instruction: bool
     pronoun_start: bool
+    heading: bool = False  # a heading, pull quote or byline standing alone on its line: never quoted
 
 
 @cache.memo(maxsize=4096)
@@ -107,6 +112,7 @@ def passage_sentences(
                 frozenset(own),
                 looks_like_instruction(sentence),
                 bool(_PRONOUN_START.match(sentence)),
+                is_heading(text, begin - start, end - start),
             )
         )
     return frozenset(stems(text) + stems(title)), tuple(sentences)

@@ -25,8 +25,18 @@ CLOSEST_SENTENCES = 3
 
 
 def same(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
-    """Whether the sentence is already chosen."""
-    return any(c.passage.article_id == cand.passage.article_id and c.start == cand.start for c in chosen)
+    """Whether the sentence is already chosen: the same place in its article, or the same words (a line an
+    article repeats, or two articles share, is quoted once)."""
+    key = _words(cand.text)
+    return any(
+        (c.passage.article_id == cand.passage.article_id and c.start == cand.start) or _words(c.text) == key
+        for c in chosen
+    )
+
+
+def _words(text: str) -> str:
+    """The text with its runs of whitespace as one space: two quotes of one sentence compare equal."""
+    return " ".join(text.split())
 
 
 def words_of(chosen: Sequence[Candidate]) -> int:
@@ -69,25 +79,21 @@ def compose(
     condensed: Condensed, chosen: list[Candidate], passages: Sequence[Passage], *, best_first: bool = False
 ) -> Answer:
     """Sentences in reading order per article (after the first chosen one, when `best_first`), each followed
-    by its passage's [n]; numbers in order of use."""
+    by its passage's [n]; numbers in order of use. Each is quoted whole and once (`fitting`)."""
+    kept = fitting(chosen)
     first_seen: dict[str, int] = {}
-    for c in chosen:
+    for c in kept:
         first_seen.setdefault(c.passage.article_id, len(first_seen))
-    lead = chosen[:1] if best_first else []
-    ordered = lead + sorted(chosen[len(lead) :], key=lambda c: (first_seen[c.passage.article_id], c.start))
+    lead = kept[:1] if best_first else []
+    ordered = lead + sorted(kept[len(lead) :], key=lambda c: (first_seen[c.passage.article_id], c.start))
     numbers: dict[str, int] = {}
     citations: list[Citation] = []
     pieces: list[str] = []
-    budget = HARD_WORD_LIMIT
     for c in ordered:
-        if budget <= 5:
-            break
         if c.passage.id not in numbers:
             numbers[c.passage.id] = len(numbers) + 1
             citations.append(passage_citation(c.passage, quote=c.text, quote_start=c.start, quote_end=c.end))
-        sentence = _trim(c.text, budget - 1)
-        budget -= word_count(sentence)
-        pieces.append(f"{sentence} [{numbers[c.passage.id]}]")
+        pieces.append(f"{_trim(c.text, HARD_WORD_LIMIT)} [{numbers[c.passage.id]}]")
     return Answer(
         text=" ".join(pieces),
         answered=True,
@@ -95,6 +101,22 @@ def compose(
         query=condensed.search_text,
         retrieved=list(passages),
     )
+
+
+def fitting(chosen: Sequence[Candidate]) -> list[Candidate]:
+    """The chosen sentences (best first) that the reply quotes: each whole and once, never past
+    HARD_WORD_LIMIT words in all. A sentence already taken (`same`), or one that no longer fits whole, is
+    left out, and a later, shorter one may still fit; only a first sentence longer than the limit alone is
+    cut (marked "…")."""
+    kept: list[Candidate] = []
+    words = 0
+    for c in chosen:
+        n = word_count(c.text)
+        if same(c, kept) or (kept and words + n > HARD_WORD_LIMIT):
+            continue
+        kept.append(c)
+        words += n
+    return kept
 
 
 def with_short(answer: Answer, part: QuestionPart, best: Candidate) -> Answer:

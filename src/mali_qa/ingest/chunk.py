@@ -8,7 +8,7 @@ from typing import Any
 from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, TextNode
 
-from mali_qa.text import split_sentences
+from mali_qa.text import is_heading, split_sentences
 
 #: Metadata kept on every passage node; only the title is shown to the embedding model.
 PASSAGE_KEYS = ("article_id", "title", "date", "outlet", "start", "end")
@@ -16,20 +16,24 @@ PASSAGE_KEYS = ("article_id", "title", "date", "outlet", "start", "end")
 
 def pack_sentences(text: str, *, max_words: int = 90, min_words: int = 30) -> list[tuple[int, int]]:
     """(start, end) of passages of whole sentences: a paragraph is split past `max_words`, and a passage
-    shorter than `min_words` runs on into the next paragraph."""
+    shorter than `min_words` runs on into the next paragraph. A heading (`is_heading`) opens the passage of
+    the text it heads, never ends one."""
     spans: list[tuple[int, int]] = []
     current: list[tuple[int, int]] = []
     count = 0
     paragraph_end = -1
+    heading_last = False  # the passage so far ends on a heading: the next sentence joins it
     for start, end in split_sentences(text):
+        heading = is_heading(text, start, end)
         n = len(text[start:end].split())
         new_paragraph = "\n" in text[paragraph_end:start] if paragraph_end >= 0 else False
-        if current and (count + n > max_words or (new_paragraph and count >= min_words)):
+        if current and not heading_last and (count + n > max_words or (new_paragraph and count >= min_words)):
             spans.append((current[0][0], current[-1][1]))
             current, count = [], 0
         current.append((start, end))
         count += n
         paragraph_end = end
+        heading_last = heading
     if current:
         spans.append((current[0][0], current[-1][1]))
     return spans

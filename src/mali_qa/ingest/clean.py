@@ -35,6 +35,16 @@ _FOOTER_START = re.compile(
 _TITLE_SECTION = re.compile(r"\s+[|–—-]\s+[A-Z][\w ]{0,30}$")
 
 
+#: A short quoted heading or pull quote run into the sentence after it when the page was flattened to text
+#: ("“Mercenaries” The situation in Mali has…"): a quote of at most RUN_IN_WORDS words without a sentence
+#: mark, then a capital that opens the sentence.
+RUN_IN_WORDS = 4
+_RUN_IN_HEADING = re.compile(r"^([“\"‘][^“”\"‘’.!?:;,\n]{1,60}[”\"’])[ \t]+(?=[“\"‘(]?[A-Z])")
+#: The sentence a heading was run into has at least this many words (a quoted word followed by two more
+#: capitals is a name: "“Barkhane” Force Commander").
+_RUN_IN_SENTENCE_WORDS = 6
+
+
 @dataclass(frozen=True)
 class CleanedText:
     title: str
@@ -57,6 +67,19 @@ def _paragraphs(raw: str) -> list[str]:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\ufeff", "")
     text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
     return [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+
+
+def split_run_in_heading(line: str) -> list[str]:
+    """A paragraph that opens on a short quoted heading run into its first sentence, as two paragraphs: the
+    heading and the text, each verbatim. Any other paragraph alone. The heading then stands on its own line,
+    where `text.is_heading` knows it for one and no quote or passage starts inside it."""
+    match = _RUN_IN_HEADING.match(line)
+    if not match or len(match.group(1).split()) > RUN_IN_WORDS:
+        return [line]
+    rest = line[match.end() :]
+    if len(rest.split()) < _RUN_IN_SENTENCE_WORDS:
+        return [line]
+    return [match.group(1), rest]
 
 
 def _is_headline(line: str) -> bool:
@@ -94,7 +117,7 @@ def clean_text(raw: str, *, title_hint: str = "", date_hint: str = "", outlet_hi
             date = date or iso_date(line)
             removed.append("date_line")
             continue
-        kept.append(line)
+        kept.extend(split_run_in_heading(line))
     title = title_hint.strip()
     if not title and len(kept) > 1 and _is_headline(kept[0]):
         title, kept = kept[0], kept[1:]  # never the only paragraph: that is the article

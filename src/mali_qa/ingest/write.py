@@ -57,6 +57,7 @@ from mali_qa.store.formats import (
     STORE_FORMAT,
     damaged_files,
     file_checksums,
+    passages_outdated,
     store_outdated,
     write_articles,
     write_bm25,
@@ -190,8 +191,8 @@ def _write(
     rebuild: bool,
     progress: bool,
 ) -> None:
-    """Under the lock: rebuild when the store holds another model's or another collection's index, then
-    sync; the manifest of the last finished index stays until the new one is written, last."""
+    """Under the lock: rebuild when the store holds another model's or another collection's index, or
+    passages cut by an older version, then sync; the manifest of the last finished index stays until the new one is written, last."""
     model_name = embed_model_name(settings)
     if rebuild and not settings.chroma_host:
         drop_local_store(paths)  # a damaged store may not even open
@@ -206,14 +207,18 @@ def _write(
         existing is None
         and docstore_path(paths).exists()  # the docstore belongs to a collection that is gone
     )
+    old_cut = passages_outdated(paths)  # passages cut by an older version: only a rebuild re-cuts them
     if (
         rebuild
+        or old_cut
         or other_collection
         or (existing is not None and recorded != model_name)
         or (manifest or {}).get("embed_model", model_name) != model_name
     ):
         if existing is not None and recorded != model_name and not rebuild:
             log.warning("the index was made with %s, not %s: rebuilding it", recorded, model_name)
+        elif old_cut and not rebuild:
+            log.warning("the index holds passages cut by an older version of mali-qa: rebuilding it")
         wipe(client, settings, paths)
         report.rebuilt = True
     # A store not left by a finished ingest of this version is checked in full against its docstore.

@@ -33,6 +33,11 @@ STORE_FORMAT = 2
 #: mends: the service refuses it, naming the re-ingest (`REINGEST_HINT`).
 METADATA_FORMAT = 2
 REINGEST_HINT = "run `mali-qa ingest` (with the folder of your articles, if not the seeds) to read them again"
+#: The oldest format whose passages are cut as this version cuts them: since format 2 a heading run into a
+#: sentence stands on its own line and opens the passage of the text it heads (issue 28). The passages of an
+#: older index are cut otherwise, which only a rebuild mends: the reader and the service refuse it, naming
+#: the rebuild, and `mali-qa ingest` rebuilds it.
+PASSAGE_FORMAT = 2
 #: The tokens BM25 counts (bm25s's default pattern), their stemmer, and the stop words left out of passages
 #: (the choices of llama-index's BM25Retriever, which built this index before STORE_FORMAT 1).
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -74,6 +79,16 @@ def metadata_refusal(paths: IndexPaths) -> IndexUnavailableError:
         f"the index in {paths.root} was made by an older version of mali-qa, which took a site's date banner "
         f"or a spam footer for an article's date or outlet: {REINGEST_HINT}"
     )
+
+
+def passages_outdated(paths: IndexPaths) -> bool:
+    """Whether a finished index holds passages cut by an older version (format before PASSAGE_FORMAT, or
+    none): writing its files again from the stored passages would keep the old cut."""
+    manifest = read_manifest(paths)
+    if manifest is None:
+        return False
+    found = manifest.get("store_format")
+    return not isinstance(found, int) or found < PASSAGE_FORMAT
 
 
 def lexical_outdated(paths: IndexPaths) -> bool:
