@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from mali_qa.errors import MaliQAError
 from mali_qa.service import ask
-from mali_qa.types import NO_ANSWER, Answer
+from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer
 
 #: The bound on one call; a typical warm call takes 20-60 ms.
 MAX_SECONDS = 2.0
@@ -78,12 +78,15 @@ anything = st.one_of(
 
 
 def check_answer(answer: Answer) -> None:
-    """The invariants of any answer: markers name existing citations, quotes are verbatim passage text."""
+    """The invariants of any reply: "The articles don't say." cites nothing; an answer or the closest
+    passages cite, their markers name existing citations, their quotes are verbatim passage text."""
     assert isinstance(answer, Answer)
     assert isinstance(answer.text, str) and answer.text
-    if not answer.answered:
-        assert answer.text == NO_ANSWER and not answer.citations
+    if answer.kind == "none":
+        assert answer.text == NO_ANSWER and not answer.answered
         return
+    if answer.kind == "passages":
+        assert answer.text.startswith(CLOSEST_PASSAGES) and not answer.short
     assert answer.citations
     for n in re.findall(r"\[(\d+)\]", answer.text):
         assert 1 <= int(n) <= len(answer.citations)
