@@ -4,6 +4,7 @@ with suggested questions, and the conversation kept across a reload (its id in t
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -231,8 +232,9 @@ def answer_text_html(answer: Answer, message_id: str) -> str:
     markers linked to the source cards."""
     keys = {n: card_key(message_id, n) for n in range(1, len(answer.citations) + 1)}
     text = answer.text
-    if answer.kind == "passages":
-        text = text.removeprefix(CLOSEST_PASSAGES).strip()
+    if answer.kind == "passages":  # one quote a line: passages side by side, not one made-up paragraph
+        quotes = re.split(r"(?<=\])\s+", text.removeprefix(CLOSEST_PASSAGES).strip())
+        text = "\n\n".join(quote for quote in quotes if quote)
     return block_html(answer_html(text, keys), css_class="mq-answer")
 
 
