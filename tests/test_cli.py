@@ -39,6 +39,17 @@ def test_ask_prints_the_quote_and_its_source(built_settings: Any) -> None:
     assert "59 French soldiers were killed" in done.stdout and "[1]" in done.stdout
 
 
+def test_the_closest_passages_are_labelled_one_quote_a_line(capsys: Any) -> None:
+    from mali_qa.cli import _print_answer
+    from mali_qa.types import CLOSEST_PASSAGES, Answer, Citation
+
+    cited = Citation(source="a", title="T", text="One. Two.", score=1.0, end=9)
+    text = f"{CLOSEST_PASSAGES} One. [1] Two. [1]"
+    _print_answer(Answer(text=text, answered=False, citations=[cited]), False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [CLOSEST_PASSAGES, "  One. [1]", "  Two. [1]"] and "OPENAI_BASE_URL" in lines[3]
+
+
 def test_the_short_answer_when_sure_is_printed_first(capsys: Any) -> None:
     from mali_qa.cli import _print_answer
     from mali_qa.types import Answer, Citation

@@ -17,6 +17,7 @@ from typing import Any
 
 from mali_qa.errors import InvalidQuestionError, MaliQAError
 from mali_qa.sources import source_label
+from mali_qa.types import CLOSEST_PASSAGES
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -24,6 +25,10 @@ EXIT_USAGE = 2
 EXIT_PIPE = 141
 #: At most this much of standard input is read as a question (the question limit then applies).
 MAX_STDIN_CHARS = 100_000
+#: Said under the closest passages: what gives written answers instead of quotes.
+WRITTEN_ANSWERS_HINT = (
+    "(Written answers: set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server, in .env.)"
+)
 CHAT_HELP = """Commands:
   /help   this list
   /new    start a new conversation (asks first)
@@ -96,7 +101,13 @@ def _print_answer(answer: Any, as_json: bool) -> None:
         return
     if answer.short:  # the exact answer, in bold on a terminal, above the quotes
         print(_bold(terminal_safe(answer.short)) + "\n")
-    _say(answer.text)
+    if answer.kind == "passages":  # unsure: the label, then one closest quote a line
+        _say(CLOSEST_PASSAGES)
+        for quote in re.split(r"(?<=\])\s+", answer.text.removeprefix(CLOSEST_PASSAGES).strip()):
+            _say(f"  {quote}")
+        _say(WRITTEN_ANSWERS_HINT)
+    else:
+        _say(answer.text)
     if answer.notice:
         _say(f"\n({answer.notice})")
     for i, c in enumerate(answer.citations, 1):
