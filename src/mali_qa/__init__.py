@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     )
     from mali_qa.service import ask, ask_stream
     from mali_qa.sources import source_label
-    from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Article, Citation, Passage
+    from mali_qa.types import (
+        CLOSEST_PASSAGES,
+        DIFFERING_FIGURES,
+        NO_ANSWER,
+        Answer,
+        Article,
+        Citation,
+        Passage,
+    )
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -30,6 +38,7 @@ _EXPORTS = {
     "Settings": "mali_qa.config",
     "NO_ANSWER": "mali_qa.types",
     "CLOSEST_PASSAGES": "mali_qa.types",
+    "DIFFERING_FIGURES": "mali_qa.types",
     "Answer": "mali_qa.types",
     "Article": "mali_qa.types",
     "Citation": "mali_qa.types",
@@ -51,6 +60,7 @@ _EXPORTS = {
 
 __all__ = [
     "CLOSEST_PASSAGES",
+    "DIFFERING_FIGURES",
     "NO_ANSWER",
     "Answer",
     "Article",

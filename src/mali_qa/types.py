@@ -11,6 +11,8 @@ from mali_qa.sources import source_label
 NO_ANSWER = "The articles don't say."
 #: The opening of the middle kind of reply: the engine is unsure, and shows the closest passages it found.
 CLOSEST_PASSAGES = "The articles may not answer this directly. The closest passages:"
+#: The opening of an answer that quotes each figure the articles give for the asked count, with its source.
+DIFFERING_FIGURES = "The articles give different figures:"
 #: The three kinds of reply: an answer (sure), the closest passages (unsure), "The articles don't say."
 ReplyKind = Literal["answer", "passages", "none"]
 

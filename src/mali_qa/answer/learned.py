@@ -26,6 +26,7 @@ from mali_qa.answer.condense import Condensed
 from mali_qa.answer.coverage import score_parts
 from mali_qa.answer.extractive import RulesEngine
 from mali_qa.answer.features import SENTENCE_FEATURES, feature_rows, unknown_term_share
+from mali_qa.answer.gather import differing_figures
 from mali_qa.answer.kinds import STRICT_KINDS
 from mali_qa.answer.overview import is_overview, overview
 from mali_qa.answer.question import QuestionPart
@@ -34,7 +35,7 @@ from mali_qa.answer.scorer import Scorer, shipped_scorer
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.names import items
 from mali_qa.text import word_count
-from mali_qa.types import Answer, Passage
+from mali_qa.types import DIFFERING_FIGURES, Answer, Passage
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Decision:
     probability: float = 0.0
     answer: bool = False
     closest: list[Candidate] = field(default_factory=list)
+    #: other sentences giving a different count of the asked thing (`answer.gather`)
+    figures: list[Candidate] = field(default_factory=list)
 
 
 class LearnedEngine:
@@ -95,6 +98,12 @@ class LearnedEngine:
         ):
             return leads
         decision = self.decide(analysis, scorer)
+        if decision.answer and decision.figures:  # each figure with its source, never one as the only one
+            answer = compose(
+                analysis.condensed, decision.chosen + decision.figures, analysis.passages, best_first=True
+            )
+            answer.text = f"{DIFFERING_FIGURES} {answer.text}"
+            return answer
         if decision.answer:
             answer = compose(analysis.condensed, decision.chosen, analysis.passages, best_first=True)
             if len(analysis.parts) == 1 and decision.probability >= scorer.short_threshold:
@@ -174,7 +183,24 @@ class LearnedEngine:
                     break
                 if not same(cands[int(i)], near):
                     near.append(cands[int(i)])
-        return Decision(chosen, features, p_answer, bool(chosen) and p_answer >= scorer.threshold, near)
+        figures: list[Candidate] = []
+        if scored and chosen:
+            part, score, rows = scored[0]
+            ranked = [int(i) for i in np.argsort(-score, kind="stable")]
+            top = ranked[0]
+            about_as_well = [
+                score[top] - score[i] <= scorer.runner_up_margin
+                and row[_COVERAGE] >= rows[top][_COVERAGE]
+                and row[_CONFLICT] == 0.0
+                for i, row in enumerate(rows)
+            ]
+            figures = differing_figures(part, chosen, cands, ranked, about_as_well)
+        answer = bool(chosen) and p_answer >= scorer.threshold
+        return Decision(chosen, features, p_answer, answer, near, figures)
+
+
+_COVERAGE = SENTENCE_FEATURES.index("coverage")
+_CONFLICT = SENTENCE_FEATURES.index("subject_conflict")
 
 
 def question_features(
