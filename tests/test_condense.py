@@ -42,6 +42,8 @@ WAGNER = _turns(
         "Who controlled the Wagner Group, and when was he killed?",  # "he": the one asked about
         "how many planes and how much did mali pay for them",
         "are there russian troops in timbuktu",  # "there" with "are": not a place
+        "is the french army still there in mali",  # "there" with its place named
+        "what will the un do next year",  # "next" before what it qualifies
         "what happened this year",  # "this year" is now
         "in what year was minusma formed",  # opens with a preposition, yet has its verb
         "how much did mali pay for the aircraft",  # "how much" + a verb: an amount, not an ellipsis
@@ -81,6 +83,8 @@ def test_a_question_that_reads_alone_is_returned_unchanged_after_an_unrelated_tu
         ("what did the UN say his group did", "his"),  # the UN is "it", not "he"
         ("when did it's mission end", "it"),
         ("what happened to the troops there", "there"),
+        ("what happened next", "next"),
+        ("were french soldiers still there in 2023", "there"),  # a year is no place
     ],
 )
 def test_a_word_pointing_outside_the_question_makes_it_a_follow_up(question: str, points: str) -> None:

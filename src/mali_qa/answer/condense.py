@@ -125,9 +125,13 @@ def _bound(tokens: list[str], cased: list[str], i: int) -> bool:
     )
 
 
+#: Prepositions that name a place a "there" stands for ("still there in Mali").
+_PLACING = ("in", "at", "to", "from", "near")
+
+
 def _points(tokens: list[str], cased: list[str], i: int) -> bool:
     """Whether the word at `i` points outside the question: a pronoun it does not bind, a demonstrative,
-    "there" (not "are there"), "then", a closing "so"."""
+    "there" (not "are there", nor with the place named), "then", a closing "so" or "next"."""
     word, after = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""
     before = tokens[i - 1] if i else ""
     if word in _PERSON_PRONOUNS or word in _THING_PRONOUNS and word not in ("this", "that", "there"):
@@ -145,11 +149,13 @@ def _points(tokens: list[str], cased: list[str], i: int) -> bool:
         return not clause  # "the force that France wound down" is a relative; "leave that city" points
     if word == "there":
         existential = after and (before in _BE or after in _BE)  # "are there troops", "there were"
-        placed = any(  # "killed in Mali during France's nine years there"
-            tokens[j] in ("in", "at", "to", "from", "near") and tokens[j + 1] not in STOPWORDS
-            for j in range(i - 1)
+        placed = any(  # "killed in Mali during France's nine years there", "still there in mali"
+            tokens[j] in _PLACING and tokens[j + 1] not in STOPWORDS and not tokens[j + 1].isdigit()
+            for j in (*range(i - 1), *range(i + 1, len(tokens) - 1))
         )
         return not existential and not placed
+    if word == "next":
+        return not after  # "what happened next": after the earlier turn's event
     if word == "then":
         return before != "the"
     return word == "so" and (not after or after in (",", ";"))
