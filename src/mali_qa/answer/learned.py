@@ -176,27 +176,40 @@ class LearnedEngine:
                     break
             if part.kind == "list":
                 chosen.extend(_more_items(cands, score, order, chosen, scorer.runner_up_margin))
-        near = list(chosen[:CLOSEST_SENTENCES])
-        if scored:
-            for i in np.argsort(-scored[0][1], kind="stable"):
-                if len(near) >= CLOSEST_SENTENCES:
-                    break
-                if not same(cands[int(i)], near):
-                    near.append(cands[int(i)])
-        figures: list[Candidate] = []
-        if scored and chosen:
-            part, score, rows = scored[0]
-            ranked = [int(i) for i in np.argsort(-score, kind="stable")]
-            top = ranked[0]
-            about_as_well = [
-                score[top] - score[i] <= scorer.runner_up_margin
-                and row[_COVERAGE] >= rows[top][_COVERAGE]
-                and row[_CONFLICT] == 0.0
-                for i, row in enumerate(rows)
-            ]
-            figures = differing_figures(part, chosen, cands, ranked, about_as_well)
+        near = _closest(chosen, cands, scored[0][1]) if scored else list(chosen)
+        figures = _figures(scored[0], chosen, cands, scorer.runner_up_margin) if scored and chosen else []
         answer = bool(chosen) and p_answer >= scorer.threshold
         return Decision(chosen, features, p_answer, answer, near, figures)
+
+
+def _closest(chosen: list[Candidate], cands: Sequence[Candidate], score: np.ndarray) -> list[Candidate]:
+    """The closest sentences for when the engine is unsure: the chosen ones, then the main part's next best,
+    at most CLOSEST_SENTENCES."""
+    near = list(chosen[:CLOSEST_SENTENCES])
+    for i in np.argsort(-score, kind="stable"):
+        if len(near) >= CLOSEST_SENTENCES:
+            break
+        if not same(cands[int(i)], near):
+            near.append(cands[int(i)])
+    return near
+
+
+def _figures(
+    main: tuple[QuestionPart, np.ndarray, list[list[float]]],
+    chosen: list[Candidate],
+    cands: Sequence[Candidate],
+    margin: float,
+) -> list[Candidate]:
+    """Other sentences giving another count of what the main part asks, among those that answer it about as
+    well as the best: the ranker's score within `margin`, the question's terms as covered, no other people."""
+    part, score, rows = main
+    ranked = [int(i) for i in np.argsort(-score, kind="stable")]
+    top = ranked[0]
+    about_as_well = [
+        score[top] - score[i] <= margin and row[_COVERAGE] >= rows[top][_COVERAGE] and row[_CONFLICT] == 0.0
+        for i, row in enumerate(rows)
+    ]
+    return differing_figures(part, chosen, cands, ranked, about_as_well)
 
 
 _COVERAGE = SENTENCE_FEATURES.index("coverage")
