@@ -4,7 +4,6 @@ with suggested questions, and the conversation kept across a reload (its id in t
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import mali_qa
 from mali_qa.config import Settings
 from mali_qa.errors import MaliQAError
 from mali_qa.sources import source_label, source_meta
-from mali_qa.types import CLOSEST_PASSAGES, NO_ANSWER, Answer, Citation
+from mali_qa.types import NO_ANSWER, Answer, Citation
 from page.common import article_for, show_error, shown_errors, wait_for_index
 from page.conversation import closest_passages, history_for, question_for
 from page.display import suggest_topics, suggestion_question
@@ -47,6 +46,8 @@ EXAMPLE_QUESTIONS = (
     "Who are the Wagner Group in Mali?",
 )
 TOP_K_MAX = 20
+#: What heads the closest-passages reply (the reply's own CLOSEST_PASSAGES opening, said once, as a label).
+CLOSEST_LABEL = "Not sure: the articles may not answer this directly. These are the closest passages."
 SUGGESTIONS = 3
 
 
@@ -162,9 +163,6 @@ def render_abstention(answer: Answer, message: dict[str, Any], settings: Setting
             st.markdown(block_html(highlight_html(passage.text)), unsafe_allow_html=True)
 
 
-CLOSEST_LABEL = "Not sure: the articles may not answer this directly. These are the closest passages."
-
-
 def render_suggestions(message: dict[str, Any], heading: str) -> None:
     suggestions: list[str] = message.get("suggestions") or []
     if suggestions:
@@ -232,9 +230,8 @@ def answer_text_html(answer: Answer, message_id: str) -> str:
     markers linked to the source cards."""
     keys = {n: card_key(message_id, n) for n in range(1, len(answer.citations) + 1)}
     text = answer.text
-    if answer.kind == "passages":  # one quote a line: passages side by side, not one made-up paragraph
-        quotes = re.split(r"(?<=\])\s+", text.removeprefix(CLOSEST_PASSAGES).strip())
-        text = "\n\n".join(quote for quote in quotes if quote)
+    if answer.kind == "passages":  # one quote a paragraph: passages side by side, not one made-up paragraph
+        text = "\n\n".join(answer.closest_quotes())
     return block_html(answer_html(text, keys), css_class="mq-answer")
 
 

@@ -103,7 +103,7 @@ def _print_answer(answer: Any, as_json: bool) -> None:
         print(_bold(terminal_safe(answer.short)) + "\n")
     if answer.kind == "passages":  # unsure: the label, then one closest quote a line
         _say(CLOSEST_PASSAGES)
-        for quote in re.split(r"(?<=\])\s+", answer.text.removeprefix(CLOSEST_PASSAGES).strip()):
+        for quote in answer.closest_quotes():
             _say(f"  {quote}")
         _say(WRITTEN_ANSWERS_HINT)
     else:

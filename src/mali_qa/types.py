@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -97,6 +98,12 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     #: the exact answer (a name, a date, a number, a place) when a quoted sentence holds it; "" otherwise
     short: str = ""
+
+    def closest_quotes(self) -> list[str]:
+        """The quotes of a closest-passages reply (`kind == "passages"`), each with its [n] marker, best
+        first: the text without its CLOSEST_PASSAGES opening, cut after each marker."""
+        body = self.text.removeprefix(CLOSEST_PASSAGES).strip()
+        return [quote for quote in re.split(r"(?<=\])\s+", body) if quote]
 
     @property
     def kind(self) -> ReplyKind:
