@@ -22,6 +22,11 @@ def figure(part: QuestionPart, cand: Candidate) -> str:
     return found.text.lower().replace(",", "").strip() if found else ""
 
 
+def asks_a_count(part: QuestionPart) -> bool:
+    """Whether the part asks how many of a named thing ("how many troops"): the only questions gathered."""
+    return part.kind == "number" and bool(part.counted)
+
+
 def differing_figures(
     part: QuestionPart,
     chosen: Sequence[Candidate],
@@ -33,15 +38,9 @@ def differing_figures(
     the best sentence's and answer the question about as well as it (`about_as_well`, by candidate: the
     ranker's score near the best, the question's terms as covered, no other people than those asked); []
     when the question is no "how many", or the best sentence holds no single count."""
-    if part.kind != "number" or not part.counted or not chosen:
-        return []
-    index = {id(c): i for i, c in enumerate(cands)}
-    best = index.get(id(chosen[0]))
-    if best is None:
+    if not asks_a_count(part) or not chosen or not figure(part, chosen[0]):
         return []
     seen = {figure(part, c) for c in chosen} - {""}
-    if not figure(part, chosen[0]):
-        return []
     more: list[Candidate] = []
     for i in order:
         cand = cands[i]

@@ -26,7 +26,7 @@ from mali_qa.answer.condense import Condensed
 from mali_qa.answer.coverage import score_parts
 from mali_qa.answer.extractive import RulesEngine
 from mali_qa.answer.features import SENTENCE_FEATURES, feature_rows, unknown_term_share
-from mali_qa.answer.gather import differing_figures
+from mali_qa.answer.gather import asks_a_count, differing_figures
 from mali_qa.answer.kinds import STRICT_KINDS
 from mali_qa.answer.overview import is_overview, overview
 from mali_qa.answer.question import QuestionPart
@@ -162,8 +162,8 @@ class LearnedEngine:
         main_scores, main_rows = (scored[0][1].tolist(), scored[0][2]) if scored else ([], [])
         features = question_features(main_scores, main_rows, analysis)
         p_answer = float(scorer.answer.probability(np.array(features))[0])
-        for part, score, _rows in scored:
-            order = np.argsort(-score, kind="stable")
+        orders = [np.argsort(-score, kind="stable") for _part, score, _rows in scored]
+        for (part, score, _rows), order in zip(scored, orders, strict=True):
             top = int(order[0])
             if not same(cands[top], chosen):
                 chosen.append(cands[top])
@@ -176,17 +176,19 @@ class LearnedEngine:
                     break
             if part.kind == "list":
                 chosen.extend(_more_items(cands, score, order, chosen, scorer.runner_up_margin))
-        near = _closest(chosen, cands, scored[0][1]) if scored else list(chosen)
-        figures = _figures(scored[0], chosen, cands, scorer.runner_up_margin) if scored and chosen else []
+        near = _closest(chosen, cands, orders[0]) if scored else list(chosen)
+        figures: list[Candidate] = []
+        if scored and chosen and asks_a_count(scored[0][0]):
+            figures = _figures(scored[0], orders[0], chosen, cands, scorer.runner_up_margin)
         answer = bool(chosen) and p_answer >= scorer.threshold
         return Decision(chosen, features, p_answer, answer, near, figures)
 
 
-def _closest(chosen: list[Candidate], cands: Sequence[Candidate], score: np.ndarray) -> list[Candidate]:
-    """The closest sentences for when the engine is unsure: the chosen ones, then the main part's next best,
-    at most CLOSEST_SENTENCES."""
+def _closest(chosen: list[Candidate], cands: Sequence[Candidate], order: np.ndarray) -> list[Candidate]:
+    """The closest sentences for when the engine is unsure: the chosen ones, then the main part's next best
+    (`order`: its candidates, best first), at most CLOSEST_SENTENCES."""
     near = list(chosen[:CLOSEST_SENTENCES])
-    for i in np.argsort(-score, kind="stable"):
+    for i in order:
         if len(near) >= CLOSEST_SENTENCES:
             break
         if not same(cands[int(i)], near):
@@ -196,6 +198,7 @@ def _closest(chosen: list[Candidate], cands: Sequence[Candidate], score: np.ndar
 
 def _figures(
     main: tuple[QuestionPart, np.ndarray, list[list[float]]],
+    order: np.ndarray,
     chosen: list[Candidate],
     cands: Sequence[Candidate],
     margin: float,
@@ -203,7 +206,7 @@ def _figures(
     """Other sentences giving another count of what the main part asks, among those that answer it about as
     well as the best: the ranker's score within `margin`, the question's terms as covered, no other people."""
     part, score, rows = main
-    ranked = [int(i) for i in np.argsort(-score, kind="stable")]
+    ranked = [int(i) for i in order]
     top = ranked[0]
     about_as_well = [
         score[top] - score[i] <= margin and row[_COVERAGE] >= rows[top][_COVERAGE] and row[_CONFLICT] == 0.0

@@ -66,11 +66,7 @@ def store_outdated(paths: IndexPaths) -> bool:
 def metadata_outdated(paths: IndexPaths) -> bool:
     """Whether a finished index was written before its articles' dates and outlets were read only where the
     articles state them (`METADATA_FORMAT`): only an ingest mends it."""
-    manifest = read_manifest(paths)
-    if manifest is None:
-        return False
-    found = manifest.get("store_format")
-    return not isinstance(found, int) or found < METADATA_FORMAT
+    return _written_before(paths, METADATA_FORMAT)
 
 
 def metadata_refusal(paths: IndexPaths) -> IndexUnavailableError:
@@ -84,11 +80,16 @@ def metadata_refusal(paths: IndexPaths) -> IndexUnavailableError:
 def passages_outdated(paths: IndexPaths) -> bool:
     """Whether a finished index holds passages cut by an older version (format before PASSAGE_FORMAT, or
     none): writing its files again from the stored passages would keep the old cut."""
+    return _written_before(paths, PASSAGE_FORMAT)
+
+
+def _written_before(paths: IndexPaths, version: int) -> bool:
+    """Whether a finished index (one with a manifest) was written in a format before `version`, or in none."""
     manifest = read_manifest(paths)
     if manifest is None:
         return False
     found = manifest.get("store_format")
-    return not isinstance(found, int) or found < PASSAGE_FORMAT
+    return not isinstance(found, int) or found < version
 
 
 def lexical_outdated(paths: IndexPaths) -> bool:
