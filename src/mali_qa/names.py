@@ -88,8 +88,11 @@ def items(text: str) -> set[str]:
 
 def new_person_name(sentence: str, asked: frozenset[str]) -> bool:
     """Whether the sentence holds a person's name (two or three capitalized words) with a word the question
-    does not hold."""
-    return any(any(stem(word) not in asked for word in m.group(0).split()) for m in NAME.finditer(sentence))
+    does not hold, and not the surname of one it does ("Yevgeny Prigozhin" is the Prigozhin asked about)."""
+    return any(
+        stem(words[-1]) not in asked and any(stem(word) not in asked for word in words)
+        for words in (m.group(0).split() for m in NAME.finditer(sentence))
+    )
 
 
 @cache.memo(maxsize=20_000)

@@ -15,6 +15,7 @@ from mali_qa.answer.engine import Engine, ModelFailure, Offline, OfflineEngine, 
 from mali_qa.answer.extractive import RulesEngine
 from mali_qa.answer.learned import LearnedEngine
 from mali_qa.answer.overview import is_overview, lead_ids
+from mali_qa.answer.shorthand import expand as expand_shorthand
 from mali_qa.answer.spelling import Speller
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.config import Settings
@@ -186,8 +187,9 @@ class Pipeline:
         return Speller.from_texts((f"{a.title}\n{a.text}" for a in articles), known)
 
     def standalone(self, text: str, turns: list[Turn]) -> Condensed:
-        """The question as the offline engine reads it: typos repaired, follow-ups made standalone."""
-        return condense(self.speller.correct(text), turns)
+        """The question as the offline engine reads it: shorthand written out, typos repaired, follow-ups made
+        standalone."""
+        return condense(self.speller.correct(expand_shorthand(text)), turns)
 
     @functools.cached_property
     def engine(self) -> Engine:
