@@ -38,6 +38,16 @@ def test_a_few_right_answers_at_the_top_do_not_decide() -> None:
     assert t <= 0.7  # the cap on unanswerables (all at 0.1) decides, not the five at the top
 
 
+def test_a_precise_top_that_answers_almost_nothing_does_not_decide() -> None:
+    # 25 right answers at 0.99 (enough support, all right), then 300 answerable questions at 0.8 right 3 in 4,
+    # and 100 unanswerables at 0.3: the top reaches 0.95 but answers 8% of the answerable questions, no engine
+    p = np.array([0.99] * 25 + [0.8] * 300 + [0.3] * 100)
+    right = np.array([True] * 25 + [i % 4 != 0 for i in range(300)] + [False] * 100)
+    answerable = np.array([True] * 325 + [False] * 100)
+    t = calibrate.answer_threshold(p, right, answerable)
+    assert t <= 0.8  # the cap on unanswerables decides: every question at 0.8 is answered
+
+
 def test_closest_passages_threshold_keeps_almost_every_answerable_question() -> None:
     p = np.r_[np.linspace(0.2, 1.0, 100), np.full(50, 0.02)]
     answerable = np.r_[np.ones(100, bool), np.zeros(50, bool)]

@@ -155,3 +155,53 @@ def test_no_short_answer_when_the_question_already_names_it() -> None:
     from mali_qa.answer.short import short_answer
 
     assert short_answer(parts("Where is Timbuktu?")[0], "Timbuktu lies in the north.", 0) is None
+
+
+ANNOUNCED = (
+    "In February, France had about 2,400 troops in Mali when it announced its withdrawal. "
+    "The last French soldiers crossed the border into Niger on Monday. "
+    "The deployment had become increasingly unpopular in recent years."
+)
+
+
+def _announced_row(question: str, sentence_start: str) -> list[float]:
+    engine, _ = _setup(False)
+    passages = [
+        Passage(
+            id="b#0", article_id="b", title="French troops leave Mali", text=ANNOUNCED, start=0,
+            end=len(ANNOUNCED), score=1.0, dense_score=0.4, sentence_scores=((0, len(ANNOUNCED), 0.4),),
+        )
+    ]  # fmt: skip
+    analysis = engine.analyse(Condensed(question=question), passages)
+    index = next(i for i, c in enumerate(analysis.candidates) if c.text.startswith(sentence_start))
+    return analysis.rows[0][index]
+
+
+def test_a_date_of_an_announcement_is_marked_when_the_event_is_asked() -> None:
+    announced = SENTENCE_FEATURES.index("announced")
+    assert _announced_row("When did France leave Mali?", "In February")[announced] == 1.0
+    assert _announced_row("When did France leave Mali?", "The last French")[announced] == 0.0
+    # asking about the announcement itself: its date is the answer
+    assert _announced_row("When did France announce its withdrawal?", "In February")[announced] == 0.0
+    assert _announced_row("When did Macron say France would leave?", "In February")[announced] == 0.0
+    assert _announced_row("How many troops did France have?", "In February")[announced] == 0.0
+
+
+def test_a_runner_up_without_a_time_is_not_quoted_for_a_when_question() -> None:
+    engine, _ = _setup(False)
+    filler = " ".join(["in the region of the Sahel and beyond"] * 7)  # the dated runner-up is too long to add
+    text = (
+        f"The last French soldiers crossed the border into Niger on Monday {filler}. "
+        "In February, France announced it would withdraw its troops. "
+        "The deployment had become increasingly unpopular with the French troops in Mali."
+    )
+    passages = [
+        Passage(
+            id="b#0", article_id="b", title="French troops leave Mali", text=text, start=0, end=len(text),
+            score=1.0, dense_score=0.4, sentence_scores=((0, len(text), 0.4),),
+        )
+    ]  # fmt: skip
+    wide = replace(shipped_scorer(), threshold=0.0, runner_up_margin=100.0)  # every sentence is near-equal
+    analysis = engine.analyse(Condensed(question="When did the French troops leave Mali?"), passages)
+    chosen = engine.decide(analysis, wide).chosen
+    assert chosen and all("unpopular" not in c.text for c in chosen)

@@ -1,4 +1,5 @@
-"""Chat shorthand written out before the question is read: "ppl", "govt", "pm", "wat", "b4"."""
+"""Chat shorthand written out before the question is read ("ppl", "govt", "pm", "wat", "b4"); a date of an
+announcement is not the date of the event asked about."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ def test_the_prime_minister_asked_in_shorthand_is_named(built_settings: Any) -> 
     answer: Answer = ask("who is mali's pm", settings=built_settings)
     quoted = " ".join(c.quote for c in answer.citations)
     assert "Choguel Kokalla Maiga" in quoted, answer.text
+
+
+def test_the_readme_example_quotes_when_the_last_troops_crossed(built_settings: Any) -> None:
+    """ "When did France leave Mali?": the articles' February date is of the announcement (a sentence that
+    announces, `features.announces`); the answer quotes the hour the last troops crossed into Niger."""
+    from mali_qa.service import ask
+
+    answer: Answer = ask("When did France leave Mali?", settings=built_settings)
+    assert answer.kind == "answer", answer.text
+    assert "1 p.m." in answer.citations[0].quote, answer.text

@@ -19,6 +19,9 @@ MAX_UNANSWERABLE_ANSWERED = 0.08
 ABOUT_KEEP = 0.97
 #: The short answer is shown from the lowest threshold at which the short answers shown are right this often.
 SHORT_PRECISION_TARGET = 0.90
+#: A threshold meets the precision target only while it still answers this share of the answerable questions:
+#: a handful of sure answers at the very top of the curve (2% answered, all right) is no engine.
+MIN_ANSWERED_SHARE = 0.30
 #: A rate is read over at least this many questions.
 MIN_SUPPORT = 20
 GRID = np.round(np.arange(0.05, 1.0, 0.01), 2)
@@ -31,13 +34,20 @@ def _lowest(grid: np.ndarray, ok: list[bool]) -> float | None:
 
 
 def answer_threshold(probabilities: np.ndarray, right: np.ndarray, answerable: np.ndarray) -> float:
-    """The lowest threshold whose answers are right PRECISION_TARGET of the time; failing that, the lowest
-    at which at most MAX_UNANSWERABLE_ANSWERED of the unanswerable questions are answered."""
+    """The lowest threshold whose answers are right PRECISION_TARGET of the time while it still answers
+    MIN_ANSWERED_SHARE of the answerable questions; failing that, the lowest at which at most
+    MAX_UNANSWERABLE_ANSWERED of the unanswerable questions are answered."""
     p, right, answerable = np.asarray(probabilities), np.asarray(right, bool), np.asarray(answerable, bool)
     reaching = []
     for t in GRID:
         given = p >= t
-        reaching.append(bool(given.sum() >= MIN_SUPPORT and right[given].mean() >= PRECISION_TARGET))
+        reaching.append(
+            bool(
+                given.sum() >= MIN_SUPPORT
+                and right[given].mean() >= PRECISION_TARGET
+                and (given & answerable).sum() >= MIN_ANSWERED_SHARE * answerable.sum()
+            )
+        )
     found = _lowest(GRID, reaching)
     if found is not None:
         return found

@@ -37,6 +37,7 @@ SENTENCE_FEATURES = (
     "first_in_passage",
     "pronoun_start",
     "context_hits",
+    "announced",
     # the rules engine's view, as evidence among others (added by the learned engine itself)
     "rules_score",
     "rules_quoted",
@@ -168,7 +169,29 @@ def sentence_features(
         1.0 if cand.start == cand.passage.start else 0.0,
         1.0 if cand.pronoun_start else 0.0,
         covered.context_hits,
+        1.0 if part.kind == "date" and announces(cand.stems) and not asks_about_saying(part.text) else 0.0,
     ]
+
+
+@cache.memo()
+def _announcing() -> frozenset[str]:
+    return frozenset(stem(w) for w in lexicon.word_list("announcing_words"))
+
+
+@cache.memo()
+def _saying() -> frozenset[str]:
+    return _announcing() | frozenset(stem(w) for w in lexicon.word_list("saying_words"))
+
+
+def announces(sentence_stems: frozenset[str]) -> bool:
+    """Whether a sentence reports a plan or an announcement ("when it announced its withdrawal"): a date in
+    it may be the announcement's, not the event's (data/announcing_words.txt)."""
+    return not _announcing().isdisjoint(sentence_stems)
+
+
+def asks_about_saying(question: str) -> bool:
+    """Whether a question asks about a statement or an announcement ("when did Macron say …")."""
+    return not _saying().isdisjoint(stems(question))
 
 
 def _title_coverage(terms: PartTerms, title: str) -> float:

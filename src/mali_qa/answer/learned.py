@@ -163,7 +163,7 @@ class LearnedEngine:
         features = question_features(main_scores, main_rows, analysis)
         p_answer = float(scorer.answer.probability(np.array(features))[0])
         orders = [np.argsort(-score, kind="stable") for _part, score, _rows in scored]
-        for (part, score, _rows), order in zip(scored, orders, strict=True):
+        for (part, score, rows), order in zip(scored, orders, strict=True):
             top = int(order[0])
             if not same(cands[top], chosen):
                 chosen.append(cands[top])
@@ -171,6 +171,8 @@ class LearnedEngine:
                 cand = cands[int(i)]
                 if score[top] - score[i] > scorer.runner_up_margin:
                     break
+                if part.kind in STRICT_KINDS and not rows[i][_NEW_ANSWER]:
+                    continue  # a runner-up without a new thing of the asked kind (a "when" without a time)
                 if not same(cand, chosen) and words_of(chosen) + word_count(cand.text) <= RUNNER_UP_WORDS:
                     chosen.append(cand)  # two near-equal readings: quote both rather than guess
                     break
@@ -217,6 +219,7 @@ def _figures(
 
 _COVERAGE = SENTENCE_FEATURES.index("coverage")
 _CONFLICT = SENTENCE_FEATURES.index("subject_conflict")
+_NEW_ANSWER = SENTENCE_FEATURES.index("new_answer")
 
 
 def question_features(

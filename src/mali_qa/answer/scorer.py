@@ -17,7 +17,7 @@ from mali_qa.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from mali_qa.errors import ConfigError
 
 #: Bump when the features or the file's shape change: a weights file of another version is refused.
-FEATURES_VERSION = 10
+FEATURES_VERSION = 11
 
 
 def _fitted_names(data: dict[str, Any], expected: tuple[str, ...]) -> tuple[str, ...]:
