@@ -161,19 +161,19 @@ def test_he_points_at_a_person_never_at_an_organization_or_a_time() -> None:
         "who spoke for russia",
         "Last June, at the United Nations General Assembly, Foreign Minister Sergei Lavrov said so. [1]",
     )
-    assert condense("what else did he say?", history).question.endswith("Sergei Lavrov say?")  # type: ignore[arg-type]
+    assert condense("what else did he say?", history).question.endswith(" Lavrov say?")  # type: ignore[arg-type]
     # "it" asks about a thing: with no thing named, a person is no answer to it
     assert "Lavrov" not in condense("when did it happen?", history).question  # type: ignore[arg-type]
     # a title is not a name: "he" is the person who holds it
     history = _turns("who spoke", "The Russian Foreign Minister, Sergei Lavrov, spoke on Saturday. [1]")
-    assert condense("what did he say?", history).question == "what did Sergei Lavrov say?"  # type: ignore[arg-type]
+    assert condense("what did he say?", history).question == "what did Lavrov say?"  # type: ignore[arg-type]
 
 
 def test_a_sentence_word_glued_to_a_name_is_not_part_of_it() -> None:
     history = _turns("who spoke", "The Russian Foreign Minister, Sergei LavrovHe said so. [1]")
-    assert condense("what else did he say?", history).question == "what else did Sergei Lavrov say?"  # type: ignore[arg-type]
+    assert condense("what else did he say?", history).question == "what else did Lavrov say?"  # type: ignore[arg-type]
     history = _turns("who spoke", "The owner, Ronald McDonald, said so. [1]")
-    assert condense("what else did he say?", history).question == "what else did Ronald McDonald say?"  # type: ignore[arg-type]
+    assert condense("what else did he say?", history).question == "what else did McDonald say?"  # type: ignore[arg-type]
 
 
 def test_they_after_how_many_points_at_what_was_counted() -> None:

@@ -65,7 +65,8 @@ def _answer_text(driver: Any) -> str:
     if len(messages) < 2:
         return ""
     text = str(messages[-1].text)
-    return text if "Sources" in text or "don't say" in text else ""
+    finished = ("Sources", "don't say", "Not sure")  # an answer, the abstention, or the closest passages
+    return text if any(mark in text for mark in finished) else ""
 
 
 def test_script_in_an_article_shows_as_text(hostile_server: str, browser: Any) -> None:

@@ -223,7 +223,9 @@ _ORGANIZATION_WORDS = frozenset(lexicon.word_list("organization_words"))
 
 
 def _person(history: Sequence[Turn]) -> str:
-    """The latest turn's first person's name: two capitalized words or more, not an organization's."""
+    """The latest turn's first person's surname, of a name of two capitalized words or more, not an
+    organization's: news names a person by surname after the first mention, and spells first names
+    differently from one article to the next ("Evgueni Prigozhin", "Yevgeny Prigozhin")."""
     for turn in reversed(history):
         content = turn["content"]
         if turn["role"] == "assistant" and content.strip() == NO_ANSWER:
@@ -237,7 +239,7 @@ def _person(history: Sequence[Turn]) -> str:
             and stem(n.split()[-1]) not in PERSON_ROLES  # "Russian Foreign Minister" is a title, not a name
         ]
         if multi:
-            return multi[0]
+            return multi[0].split()[-1]
     return ""
 
 
