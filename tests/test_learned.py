@@ -15,6 +15,7 @@ from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.errors import ConfigError
 from mali_qa.text import content_stems, split_sentences
 from mali_qa.types import Passage
+from passages import one_passage
 
 ARTICLE = (
     "The last French soldiers crossed the border into Niger on Monday at 1 p.m., ending the deployment. "
@@ -26,12 +27,9 @@ ARTICLE = (
 
 def _setup(always_answer: bool) -> tuple[LearnedEngine, list[Passage]]:
     passages = [
-        Passage(
-            id=f"a#{i}", article_id="a", title="French troops leave Mali", text=ARTICLE[b:e], start=b, end=e,
-            score=1.0 / (i + 1), dense_score=0.4, sentence_scores=((b, e, 0.4),),
-        )
+        one_passage(ARTICLE[b:e], f"a#{i:04d}", b, 1.0 / (i + 1))
         for i, (b, e) in enumerate(split_sentences(ARTICLE))
-    ]  # fmt: skip
+    ]
     df: dict[str, int] = {}
     for p in passages:
         for s in set(content_stems(p.text)):
@@ -166,13 +164,7 @@ ANNOUNCED = (
 
 def _announced_row(question: str, sentence_start: str) -> list[float]:
     engine, _ = _setup(False)
-    passages = [
-        Passage(
-            id="b#0", article_id="b", title="French troops leave Mali", text=ANNOUNCED, start=0,
-            end=len(ANNOUNCED), score=1.0, dense_score=0.4, sentence_scores=((0, len(ANNOUNCED), 0.4),),
-        )
-    ]  # fmt: skip
-    analysis = engine.analyse(Condensed(question=question), passages)
+    analysis = engine.analyse(Condensed(question=question), [one_passage(ANNOUNCED)])
     index = next(i for i, c in enumerate(analysis.candidates) if c.text.startswith(sentence_start))
     return analysis.rows[0][index]
 
@@ -195,12 +187,7 @@ def test_a_runner_up_without_a_time_is_not_quoted_for_a_when_question() -> None:
         "In February, France announced it would withdraw its troops. "
         "The deployment had become increasingly unpopular with the French troops in Mali."
     )
-    passages = [
-        Passage(
-            id="b#0", article_id="b", title="French troops leave Mali", text=text, start=0, end=len(text),
-            score=1.0, dense_score=0.4, sentence_scores=((0, len(text), 0.4),),
-        )
-    ]  # fmt: skip
+    passages = [one_passage(text)]
     wide = replace(shipped_scorer(), threshold=0.0, runner_up_margin=100.0)  # every sentence is near-equal
     analysis = engine.analyse(Condensed(question="When did the French troops leave Mali?"), passages)
     chosen = engine.decide(analysis, wide).chosen

@@ -60,9 +60,11 @@ def test_the_prime_minister_asked_in_shorthand_is_named(built_settings: Any) -> 
 
 def test_the_readme_example_quotes_when_the_last_troops_crossed(built_settings: Any) -> None:
     """ "When did France leave Mali?": the articles' February date is of the announcement (a sentence that
-    announces, `features.announces`); the answer quotes the hour the last troops crossed into Niger."""
+    announces, `features.announces`); the answer quotes the hour the last troops crossed into Niger, and the
+    sentence telling the day of that statement's "today" (`answer.anchor`): Monday."""
     from mali_qa.service import ask
 
     answer: Answer = ask("When did France leave Mali?", settings=built_settings)
     assert answer.kind == "answer", answer.text
     assert "1 p.m." in answer.citations[0].quote, answer.text
+    assert "on Monday" in answer.text and "February" not in answer.text, answer.text

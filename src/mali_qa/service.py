@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mali_qa import cache
+from mali_qa.answer.anchor import FetchPassages
 from mali_qa.answer.condense import Condensed, condense
 from mali_qa.answer.engine import Engine, ModelFailure, Offline, OfflineEngine, Question
 from mali_qa.answer.extractive import RulesEngine
@@ -143,9 +144,9 @@ def open_index(settings: Settings) -> IndexState:
 
 #: The offline engines, by MALI_QA_OFFLINE_ENGINE; the generative engine answers instead when a model is set
 #: (MALI_QA_ENGINE), and the offline one then answers when the model fails.
-OFFLINE_ENGINES: dict[str, Callable[[Vocabulary], OfflineEngine]] = {
-    "learned": LearnedEngine,
-    "rules": RulesEngine,
+OFFLINE_ENGINES: dict[str, Callable[[Vocabulary, FetchPassages], OfflineEngine]] = {
+    "learned": lambda vocabulary, fetch: LearnedEngine(vocabulary, fetch=fetch),
+    "rules": lambda vocabulary, _fetch: RulesEngine(vocabulary),
 }
 
 
@@ -157,7 +158,7 @@ class Pipeline:
         self.settings = settings
         self.state: IndexState = open_index(settings)
         self.vocabulary = Vocabulary(self.state.df, self.state.n_passages)
-        self.offline = OFFLINE_ENGINES[settings.offline_engine](self.vocabulary)
+        self.offline = OFFLINE_ENGINES[settings.offline_engine](self.vocabulary, self.passages_by_id)
         self._retrievers: dict[int, HybridRetriever] = {}
         self._lock = threading.Lock()
 
@@ -170,8 +171,12 @@ class Pipeline:
             if is_overview(query):  # an overview quotes the articles' leads: bring those not retrieved
                 found = {p.id for p in passages}
                 missing = [pid for pid in lead_ids(passages) if pid not in found]
-                passages += [to_passage(stored, 0.0, 0.0) for stored in self.state.passages_by_id(missing)]
+                passages += self.passages_by_id(missing)
             return passages
+
+    def passages_by_id(self, ids: list[str]) -> list[Passage]:
+        """Passages of the index by id, unranked (an id not in it is left out)."""
+        return [to_passage(stored, 0.0, 0.0) for stored in self.state.passages_by_id(ids)]
 
     def embed_texts(self, texts: list[str]) -> Any:
         return self.state.embed_model.get_text_embedding_batch(texts)

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mali_qa.answer.anchor import FetchPassages, day_near
 from mali_qa.answer.candidates import Candidate, candidates
 from mali_qa.answer.compose import (
     CLOSEST_SENTENCES,
+    HARD_WORD_LIMIT,
     LIST_WORD_BUDGET,
     RUNNER_UP_WORDS,
     abstain,
@@ -77,10 +79,13 @@ class LearnedEngine:
 
     name = "learned"
 
-    def __init__(self, vocabulary: Vocabulary, scorer: Scorer | None = None) -> None:
+    def __init__(
+        self, vocabulary: Vocabulary, scorer: Scorer | None = None, fetch: FetchPassages | None = None
+    ) -> None:
         self.vocabulary = vocabulary
         self.rules = RulesEngine(vocabulary)
         self._scorer = scorer
+        self.fetch = fetch  # the index's passages by id: where a quote's "today" may find its day
 
     @property
     def scorer(self) -> Scorer:
@@ -163,17 +168,27 @@ class LearnedEngine:
         features = question_features(main_scores, main_rows, analysis)
         p_answer = float(scorer.answer.probability(np.array(features))[0])
         orders = [np.argsort(-score, kind="stable") for _part, score, _rows in scored]
-        for (part, score, rows), order in zip(scored, orders, strict=True):
+        shared: list[bool] = []  # a part whose best sentence an earlier part's already is
+        for (part, _score, _rows), order in zip(scored, orders, strict=True):
+            best = cands[
+                int(order[0])
+            ]  # every part's best sentence first: no runner-up crowds out a later part
+            shared.append(same(best, chosen))
+            if not shared[-1]:
+                chosen.append(best)
+            day = day_near(best, cands, self.fetch) if part.kind == "date" else None
+            if day and not same(day, chosen) and words_of(chosen) + word_count(day.text) <= HARD_WORD_LIMIT:
+                chosen.append(day)  # "today" in a quote: the sentence that tells which day that was
+        for (part, score, rows), order, borrowed in zip(scored, orders, shared, strict=True):
             top = int(order[0])
-            if not same(cands[top], chosen):
-                chosen.append(cands[top])
+            budget = HARD_WORD_LIMIT if borrowed else RUNNER_UP_WORDS
             for i in order[1:]:
                 cand = cands[int(i)]
                 if score[top] - score[i] > scorer.runner_up_margin:
                     break
                 if part.kind in STRICT_KINDS and not rows[i][_NEW_ANSWER]:
                     continue  # a runner-up without a new thing of the asked kind (a "when" without a time)
-                if not same(cand, chosen) and words_of(chosen) + word_count(cand.text) <= RUNNER_UP_WORDS:
+                if not same(cand, chosen) and words_of(chosen) + word_count(cand.text) <= budget:
                     chosen.append(cand)  # two near-equal readings: quote both rather than guess
                     break
             if part.kind == "list":

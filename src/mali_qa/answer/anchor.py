@@ -1,0 +1,89 @@
+"""The day a relative time stands for. News quotes a statement's own words ("Today at 1 p.m. the last
+contingent crossed ...") and gives the day of the statement in another sentence ("the French military said
+on Monday ..."). A date question answered by a sentence that times its event only relatively ("today",
+"yesterday") gets, beside it, the nearest sentence of the same article that gives a day and speaks of the same
+statement: both report what was said (data/reporting_words.txt) and share `MIN_SHARED_STEMS` content stems
+(who said it, what of)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from mali_qa import cache, lexicon
+from mali_qa.answer.candidates import Candidate, candidates
+from mali_qa.answer.kinds import DATE_FULL
+from mali_qa.names import WEEKDAY
+from mali_qa.text import content_stems, stem, stems
+from mali_qa.types import Passage
+
+#: Passages of the index by id (those missing left out): where the day is looked for when no retrieved
+#: passage gives it.
+FetchPassages = Callable[[list[str]], list[Passage]]
+
+#: A time told from the day it was said, which a reader of the article later cannot place alone.
+RELATIVE_DAY = re.compile(
+    r"\b(?:today|yesterday|tomorrow|tonight|this (?:morning|afternoon|evening)|last night)\b", re.I
+)
+#: A day a reader can place: a weekday ("on Monday") or a month and day ("December 14").
+DAY = re.compile(rf"\b{WEEKDAY}\b|{DATE_FULL.pattern}")
+#: Content stems the two sentences must share to report the same statement.
+MIN_SHARED_STEMS = 2
+#: How far from the quoted sentence's passage the day is looked for: passages before it, and after it.
+PASSAGES_BEFORE, PASSAGES_AFTER = 3, 1
+
+
+def relative_only(sentence: str) -> bool:
+    """Whether the sentence reports a statement that times its event only relatively ("today", and no day a
+    reader can place)."""
+    return bool(RELATIVE_DAY.search(sentence)) and not DAY.search(sentence) and reports(sentence)
+
+
+@cache.memo()
+def _reporting() -> frozenset[str]:
+    return frozenset(stem(w) for w in lexicon.word_list("reporting_words"))
+
+
+def reports(sentence: str) -> bool:
+    """Whether the sentence reports what someone said ("the statement said", data/reporting_words.txt)."""
+    return not _reporting().isdisjoint(stems(sentence))
+
+
+def day_of(best: Candidate, cands: Sequence[Candidate]) -> Candidate | None:
+    """The sentence that gives the day a relative time in `best` stands for: in the same article, with a day,
+    reporting a statement that shares `MIN_SHARED_STEMS` content stems with `best`'s; the nearest before it,
+    else the nearest after."""
+    own = set(content_stems(best.text))
+    found = [
+        c
+        for c in cands
+        if c.passage.article_id == best.passage.article_id
+        and c.start != best.start
+        and DAY.search(c.text)
+        and reports(c.text)
+        and len(own & set(content_stems(c.text))) >= MIN_SHARED_STEMS
+    ]
+    return min(found, key=lambda c: (c.start > best.start, abs(c.start - best.start)), default=None)
+
+
+def day_near(best: Candidate, cands: Sequence[Candidate], fetch: FetchPassages | None) -> Candidate | None:
+    """`day_of` among the candidates and the sentences of the passages around `best`'s in its article
+    (`fetch`, when given), for a `best` that times its event only relatively; else None."""
+    if not relative_only(best.text):
+        return None
+    have = {c.passage.id for c in cands}
+    nearby = [pid for pid in around(best.passage.id) if pid not in have] if fetch else []
+    return day_of(best, [*cands, *candidates(fetch(nearby))] if fetch and nearby else cands)
+
+
+def around(passage_id: str) -> list[str]:
+    """The ids of the passages around one in its article, nearest first ("a#0004" -> "a#0003", "a#0005",
+    "a#0002", "a#0001")."""
+    article, _, number = passage_id.rpartition("#")
+    if not number.isdigit():
+        return []
+    n = int(number)
+    steps = sorted(
+        [*range(-PASSAGES_BEFORE, 0), *range(1, PASSAGES_AFTER + 1)], key=lambda k: (abs(k), k > 0)
+    )
+    return [f"{article}#{n + step:04d}" for step in steps if n + step >= 0]
