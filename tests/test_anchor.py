@@ -1,14 +1,16 @@
-"""The day a quote's "today" stands for (`answer.anchor`): found in the sentence of the same article that
-reports the same statement with a day, in a retrieved passage or a neighbouring one fetched from the index."""
+"""The sentence next door (`answer.anchor`): the day a quote's "today" stands for, found in the sentence of the
+same article that reports the same statement with a day, in a retrieved passage or a neighbouring one fetched
+from the index; and the asked kind the best sentence lacks, found in the sentence right after it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from mali_qa.answer.anchor import around, day_near, relative_only
+from mali_qa.answer.anchor import around, day_of, next_door, relative_only
 from mali_qa.answer.candidates import candidates
 from mali_qa.answer.condense import Condensed
 from mali_qa.answer.learned import LearnedEngine
+from mali_qa.answer.question import parts
 from mali_qa.answer.scorer import shipped_scorer
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.text import content_stems
@@ -21,6 +23,9 @@ QUOTE = (
     "“Today at 1 p.m. the last contingent of French forces crossed the border into Niger,” "
     "the French military statement said."
 )
+
+
+WHEN = parts("When did the last French forces cross into Niger?")[0]
 
 
 def _article() -> list[Passage]:
@@ -40,7 +45,7 @@ def test_only_a_reported_relative_time_needs_its_day() -> None:
 def test_the_day_is_the_same_statements_not_the_nearest_dated_sentence() -> None:
     cands = candidates(_article())
     quote = next(c for c in cands if c.text == QUOTE)
-    found = day_near(quote, cands, None)
+    found = day_of(quote, cands)
     assert found is not None and found.text == DAY
 
 
@@ -53,8 +58,8 @@ def test_the_day_is_fetched_from_a_passage_nearby_when_none_retrieved_gives_it()
         asked.append(ids)
         return [p for p in article if p.id in ids]
 
-    assert day_near(retrieved[0], retrieved, None) is None
-    found = day_near(retrieved[0], retrieved, fetch)
+    assert next_door(WHEN, retrieved[0], retrieved, None) is None
+    found = next_door(WHEN, retrieved[0], retrieved, fetch)
     assert (
         found is not None and found.text == DAY and asked == [["m#0001", "m#0003", "m#0000"]]
     )  # one after, those before
@@ -83,3 +88,25 @@ def test_a_when_question_answered_by_the_quote_also_quotes_the_day() -> None:
     answer = LearnedEngine(Vocabulary(df, 3), scorer, fetch=fetch).answer(question, [article[2]])
     assert answer.answered and answer.text.startswith("“Today at 1 p.m.") and "on Monday" in answer.text
     assert [c.source for c in answer.citations] == ["m", "m"] and answer.citations[1].quote == DAY
+
+
+LEAD = "France says its last soldiers have left Mali, ending a nine-year deployment."
+NEXT = "The French military said on Monday it had withdrawn its troops in an orderly manner."
+
+
+def test_a_best_sentence_lacking_the_asked_kind_gets_the_next_one_holding_it() -> None:
+    cands = candidates([one_passage(LEAD, "n#0000"), one_passage(NEXT, "n#0001", len(LEAD) + 1)])
+    lead = cands[0]
+    found = next_door(WHEN, lead, cands, None)
+    assert found is not None and found.text == NEXT
+    # a question of another kind, or a best sentence holding the kind already, gets nothing next door
+    assert next_door(parts("Why did France leave Mali?")[0], lead, cands, None) is None
+    assert next_door(WHEN, cands[1], cands, None) is None
+    # a neighbour without the asked kind is no help
+    cands = candidates(
+        [
+            one_passage(LEAD, "n#0000"),
+            one_passage(OTHER_DAY.replace("On Tuesday, t", "T"), "n#0001", len(LEAD) + 1),
+        ]
+    )
+    assert next_door(WHEN, cands[0], cands, None) is None

@@ -1,9 +1,15 @@
-"""The day a relative time stands for. News quotes a statement's own words ("Today at 1 p.m. the last
-contingent crossed ...") and gives the day of the statement in another sentence ("the French military said
-on Monday ..."). A date question answered by a sentence that times its event only relatively ("today",
-"yesterday") gets, beside it, the nearest sentence of the same article that gives a day and speaks of the same
-statement: both report what was said (data/reporting_words.txt) and share `MIN_SHARED_STEMS` content stems
-(who said it, what of)."""
+"""The sentence next door: what the best sentence for a question lacks, a sentence near it in its article
+gives.
+
+- The day a relative time stands for. News quotes a statement's own words ("Today at 1 p.m. the last
+  contingent crossed ...") and gives the day of the statement in another sentence ("the French military said
+  on Monday ..."). A date question answered by a sentence that times its event only relatively ("today",
+  "yesterday") gets, beside it, the nearest sentence of the same article that gives a day and speaks of the
+  same statement: both report what was said (data/reporting_words.txt) and share `MIN_SHARED_STEMS` content
+  stems (who said it, what of).
+- The asked kind next door. News leads state the event in one sentence and its time, count or source in the
+  next: a best sentence holding nothing of the kind a date, number or person question asks gets the sentence
+  right after it (else right before it) in its article when that one holds it."""
 
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ from collections.abc import Callable, Sequence
 
 from mali_qa import cache, lexicon
 from mali_qa.answer.candidates import Candidate, candidates
-from mali_qa.answer.kinds import DATE_FULL
+from mali_qa.answer.kinds import DATE_FULL, STRICT_KINDS, part_kind_score
+from mali_qa.answer.question import QuestionPart
 from mali_qa.names import WEEKDAY
 from mali_qa.text import content_stems, stem, stems
 from mali_qa.types import Passage
@@ -29,6 +36,9 @@ RELATIVE_DAY = re.compile(
 DAY = re.compile(rf"\b{WEEKDAY}\b|{DATE_FULL.pattern}")
 #: Content stems the two sentences must share to report the same statement.
 MIN_SHARED_STEMS = 2
+#: How well a sentence next door must hold the asked kind (`kinds.kind_score`: a weekday or a month holds a
+#: date; "since" or "last year" alone does not).
+MIN_KIND = 0.5
 #: How far from the quoted sentence's passage the day is looked for: passages before it, and after it.
 PASSAGES_BEFORE, PASSAGES_AFTER = 3, 1
 
@@ -66,14 +76,32 @@ def day_of(best: Candidate, cands: Sequence[Candidate]) -> Candidate | None:
     return min(found, key=lambda c: (c.start > best.start, abs(c.start - best.start)), default=None)
 
 
-def day_near(best: Candidate, cands: Sequence[Candidate], fetch: FetchPassages | None) -> Candidate | None:
-    """`day_of` among the candidates and the sentences of the passages around `best`'s in its article
-    (`fetch`, when given), for a `best` that times its event only relatively; else None."""
-    if not relative_only(best.text):
+def next_door(
+    part: QuestionPart, best: Candidate, cands: Sequence[Candidate], fetch: FetchPassages | None
+) -> Candidate | None:
+    """The sentence to quote beside `best` for what it lacks (see the module), among the candidates and the
+    sentences of the passages around `best`'s in its article (`fetch`, when given); else None."""
+    relative = part.kind == "date" and relative_only(best.text)
+    lacking = part.kind in STRICT_KINDS and part_kind_score(part, best.text) == 0.0
+    if not relative and not lacking:
         return None
     have = {c.passage.id for c in cands}
     nearby = [pid for pid in around(best.passage.id) if pid not in have] if fetch else []
-    return day_of(best, [*cands, *candidates(fetch(nearby))] if fetch and nearby else cands)
+    near = [*cands, *candidates(fetch(nearby))] if fetch and nearby else list(cands)
+    if relative:
+        return day_of(best, near)
+    return adjacent_holding(part, best, near)
+
+
+def adjacent_holding(part: QuestionPart, best: Candidate, cands: Sequence[Candidate]) -> Candidate | None:
+    """The sentence right after `best` in its article (else right before it) when it holds the asked kind."""
+    same_article = [c for c in cands if c.passage.article_id == best.passage.article_id]
+    after = min((c for c in same_article if c.start >= best.end), key=lambda c: c.start, default=None)
+    before = max((c for c in same_article if c.end <= best.start), key=lambda c: c.start, default=None)
+    for c in (after, before):
+        if c is not None and part_kind_score(part, c.text) >= MIN_KIND:
+            return c
+    return None
 
 
 def around(passage_id: str) -> list[str]:

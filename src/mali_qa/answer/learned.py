@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mali_qa.answer.anchor import FetchPassages, day_near
+from mali_qa.answer.anchor import FetchPassages, next_door
 from mali_qa.answer.candidates import Candidate, candidates
 from mali_qa.answer.compose import (
     CLOSEST_SENTENCES,
@@ -176,9 +176,13 @@ class LearnedEngine:
             shared.append(same(best, chosen))
             if not shared[-1]:
                 chosen.append(best)
-            day = day_near(best, cands, self.fetch) if part.kind == "date" else None
-            if day and not same(day, chosen) and words_of(chosen) + word_count(day.text) <= HARD_WORD_LIMIT:
-                chosen.append(day)  # "today" in a quote: the sentence that tells which day that was
+            door = next_door(part, best, cands, self.fetch)  # what the best sentence lacks, said next door
+            if (
+                door
+                and not same(door, chosen)
+                and words_of(chosen) + word_count(door.text) <= HARD_WORD_LIMIT
+            ):
+                chosen.append(door)
         for (part, score, rows), order, borrowed in zip(scored, orders, shared, strict=True):
             top = int(order[0])
             budget = HARD_WORD_LIMIT if borrowed else RUNNER_UP_WORDS
