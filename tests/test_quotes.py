@@ -1,6 +1,6 @@
 """Quotes without the articles' debris (issue 28, item 2), over every seed article: every quote, passage and
 source card starts and ends on a sentence boundary of its article; headings and pull quotes ("“Mercenaries”",
-"Messy relationship") are never quoted as sentences; and no reply quotes one sentence twice. Replies come from
+"Messy relationship") and photo captions ("FILE - A French soldier …") are never quoted as sentences; and no reply quotes one sentence twice. Replies come from
 the real `mali_qa.ask` on a real index (bundled model, real Chroma), answers and closest passages alike."""
 
 from __future__ import annotations
@@ -149,6 +149,24 @@ def test_a_heading_is_no_candidate_and_one_sentence_is_quoted_once() -> None:
     assert same(again, [only])  # the same words in another article
     answer = compose(Condensed(question="who said it"), [only, again], [only.passage, again.passage])
     assert answer.text == f"{only.text} [1]" and len(answer.citations) == 1
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "FILE - A French soldier joins MINUSMA troops in Mali, July 1, 2013.",
+        "FILE PHOTO: Russian soldiers in Timbuktu, January 2022.",
+        "Photo: The last French convoy leaves Gao.",
+    ],
+)
+def test_a_photo_caption_in_the_text_is_no_candidate(caption: str) -> None:
+    """A news agency's caption set in the body ("FILE - … July 1, 2013.") is never quoted: its date is the
+    photo's, not the event's."""
+    body = "The pullout of the UN mission is creating concern in Tessalit."
+    assert [c.text for c in _candidates("a", f"{caption} {body}")] == [body]
+    assert [c.text for c in _candidates("a", f"A file photo was shown. {body}")][
+        0
+    ] == "A file photo was shown."
 
 
 def test_a_sentence_past_the_word_limit_is_left_out_not_cut() -> None:

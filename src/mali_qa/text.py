@@ -71,6 +71,16 @@ def is_heading(text: str, start: int, end: int) -> bool:
     return len(sentence.split()) <= HEADING_WORDS and not _CLOSING_MARK.search(sentence)
 
 
+#: A photo caption set in an article's text: "FILE - A French soldier joins MINUSMA troops in Mali, July 1,
+#: 2013." (news agencies' mark of an archive photo), "Photo: ...".
+_CAPTION = re.compile(r"^\W*(?:FILE(?: PHOTO)?\s*[-–—:]|(?:Photo|Picture|Image)\s*:)")
+
+
+def is_caption(sentence: str) -> bool:
+    """Whether a sentence is a photo's caption, not a sentence of the article: never quoted as one."""
+    return bool(_CAPTION.match(sentence))
+
+
 def _word_before(body: str, start: int, stop: int) -> str:
     """The word (`[A-Za-z][A-Za-z.]*`, within body[start:stop]) that the full stop at `stop` ends, or "":
     "Mr" for "Mr.", "U.S" for "U.S.". Scans back only over that word, so splitting stays linear."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mali_qa import cache
 from mali_qa.planted import looks_like_instruction
-from mali_qa.text import is_heading, split_sentences, stems
+from mali_qa.text import is_caption, is_heading, split_sentences, stems
 from mali_qa.types import Passage
 
 #: A sentence opening on a pronoun continues the sentence before it ("He said ...").
@@ -90,7 +90,9 @@ class PassageSentence:
     bag: frozenset[str]
     instruction: bool
     pronoun_start: bool
-    heading: bool = False  # a heading, pull quote or byline standing alone on its line: never quoted
+    heading: bool = (
+        False  # a heading, pull quote or byline alone on its line, or a photo caption: never quoted
+    )
 
 
 @cache.memo(maxsize=4096)
@@ -112,7 +114,7 @@ def passage_sentences(
                 frozenset(own),
                 looks_like_instruction(sentence),
                 bool(_PRONOUN_START.match(sentence)),
-                is_heading(text, begin - start, end - start),
+                is_heading(text, begin - start, end - start) or is_caption(sentence),
             )
         )
     return frozenset(stems(text) + stems(title)), tuple(sentences)
