@@ -24,8 +24,8 @@ from mali_qa.names import WEEKDAY
 from mali_qa.text import content_stems, stem, stems
 from mali_qa.types import Passage
 
-#: Passages of the index by id (those missing left out): where the day is looked for when no retrieved
-#: passage gives it.
+#: Passages of the index by id (those missing left out): where the sentence next door is looked for when no
+#: retrieved passage holds it.
 FetchPassages = Callable[[list[str]], list[Passage]]
 
 #: A time told from the day it was said, which a reader of the article later cannot place alone.
@@ -39,7 +39,7 @@ MIN_SHARED_STEMS = 2
 #: How well a sentence next door must hold the asked kind (`kinds.kind_score`: a weekday or a month holds a
 #: date; "since" or "last year" alone does not).
 MIN_KIND = 0.5
-#: How far from the quoted sentence's passage the day is looked for: passages before it, and after it.
+#: How far from the best sentence's passage the sentence next door is looked for: passages before, after.
 PASSAGES_BEFORE, PASSAGES_AFTER = 3, 1
 
 

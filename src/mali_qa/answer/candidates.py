@@ -90,9 +90,8 @@ class PassageSentence:
     bag: frozenset[str]
     instruction: bool
     pronoun_start: bool
-    heading: bool = (
-        False  # a heading, pull quote or byline alone on its line, or a photo caption: never quoted
-    )
+    #: a heading, pull quote or byline alone on its line, or a photo caption: never quoted
+    heading: bool = False
 
 
 @cache.memo(maxsize=4096)

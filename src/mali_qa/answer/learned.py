@@ -85,7 +85,7 @@ class LearnedEngine:
         self.vocabulary = vocabulary
         self.rules = RulesEngine(vocabulary)
         self._scorer = scorer
-        self.fetch = fetch  # the index's passages by id: where a quote's "today" may find its day
+        self.fetch = fetch  # the index's passages by id: where the sentence next door is looked for
 
     @property
     def scorer(self) -> Scorer:
@@ -170,18 +170,13 @@ class LearnedEngine:
         orders = [np.argsort(-score, kind="stable") for _part, score, _rows in scored]
         shared: list[bool] = []  # a part whose best sentence an earlier part's already is
         for (part, _score, _rows), order in zip(scored, orders, strict=True):
-            best = cands[
-                int(order[0])
-            ]  # every part's best sentence first: no runner-up crowds out a later part
+            # every part's best sentence first, so that no runner-up crowds out a later part's
+            best = cands[int(order[0])]
             shared.append(same(best, chosen))
             if not shared[-1]:
                 chosen.append(best)
             door = next_door(part, best, cands, self.fetch)  # what the best sentence lacks, said next door
-            if (
-                door
-                and not same(door, chosen)
-                and words_of(chosen) + word_count(door.text) <= HARD_WORD_LIMIT
-            ):
+            if door and _fits(door, chosen, HARD_WORD_LIMIT):
                 chosen.append(door)
         for (part, score, rows), order, borrowed in zip(scored, orders, shared, strict=True):
             top = int(order[0])
@@ -192,7 +187,7 @@ class LearnedEngine:
                     break
                 if part.kind in STRICT_KINDS and not rows[i][_NEW_ANSWER]:
                     continue  # a runner-up without a new thing of the asked kind (a "when" without a time)
-                if not same(cand, chosen) and words_of(chosen) + word_count(cand.text) <= budget:
+                if _fits(cand, chosen, budget):
                     chosen.append(cand)  # two near-equal readings: quote both rather than guess
                     break
             if part.kind == "list":
@@ -203,6 +198,11 @@ class LearnedEngine:
             figures = _figures(scored[0], orders[0], chosen, cands, scorer.runner_up_margin)
         answer = bool(chosen) and p_answer >= scorer.threshold
         return Decision(chosen, features, p_answer, answer, near, figures)
+
+
+def _fits(cand: Candidate, chosen: list[Candidate], words: int) -> bool:
+    """Whether a sentence not yet chosen can join the chosen ones within `words` words in all."""
+    return not same(cand, chosen) and words_of(chosen) + word_count(cand.text) <= words
 
 
 def _closest(chosen: list[Candidate], cands: Sequence[Candidate], order: np.ndarray) -> list[Candidate]:
