@@ -192,3 +192,14 @@ def test_a_runner_up_without_a_time_is_not_quoted_for_a_when_question() -> None:
     analysis = engine.analyse(Condensed(question="When did the French troops leave Mali?"), passages)
     chosen = engine.decide(analysis, wide).chosen
     assert chosen and all("unpopular" not in c.text for c in chosen)
+
+
+def test_every_parts_best_sentence_comes_before_any_runner_up() -> None:
+    """A first part's near-equal runner-up never crowds out a later part's best sentence."""
+    engine, passages = _setup(False)
+    wide = replace(shipped_scorer(), threshold=0.0, runner_up_margin=100.0)  # every sentence is near-equal
+    question = "What happened to the French soldiers, and who controlled the Wagner Group?"
+    analysis = engine.analyse(Condensed(question=question), passages)
+    assert len(analysis.parts) == 2
+    chosen = [c.text for c in engine.decide(analysis, wide).chosen]
+    assert "French soldiers crossed" in chosen[0] and "Prigozhin" in chosen[1], chosen
