@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from mali_qa import cache, lexicon
-from mali_qa.answer.candidates import Candidate, candidates
+from mali_qa.answer.candidates import Candidate, candidates, neighbour_id
 from mali_qa.answer.kinds import DATE_FULL, STRICT_KINDS, part_kind_score
 from mali_qa.answer.question import QuestionPart
 from mali_qa.names import WEEKDAY
@@ -107,11 +107,7 @@ def adjacent_holding(part: QuestionPart, best: Candidate, cands: Sequence[Candid
 def around(passage_id: str) -> list[str]:
     """The ids of the passages around one in its article, nearest first ("a#0004" -> "a#0003", "a#0005",
     "a#0002", "a#0001")."""
-    article, _, number = passage_id.rpartition("#")
-    if not number.isdigit():
-        return []
-    n = int(number)
     steps = sorted(
         [*range(-PASSAGES_BEFORE, 0), *range(1, PASSAGES_AFTER + 1)], key=lambda k: (abs(k), k > 0)
     )
-    return [f"{article}#{n + step:04d}" for step in steps if n + step >= 0]
+    return [pid for step in steps if (pid := neighbour_id(passage_id, step))]

@@ -75,8 +75,16 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
 
 def previous_passage_id(passage_id: str) -> str:
     """The id of the passage just before this one in its article ("a#0007" -> "a#0006")."""
+    return neighbour_id(passage_id, -1)
+
+
+def neighbour_id(passage_id: str, step: int) -> str:
+    """The id of the passage `step` passages after this one in its article ("a#0007", -2 -> "a#0005"), or ""
+    before the first or for an id without a number."""
     article, _, number = passage_id.rpartition("#")
-    return f"{article}#{int(number) - 1:04d}" if number.isdigit() and int(number) > 0 else ""
+    if not number.isdigit() or int(number) + step < 0:
+        return ""
+    return f"{article}#{int(number) + step:04d}"
 
 
 @dataclass(frozen=True)
