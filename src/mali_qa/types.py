@@ -41,6 +41,11 @@ class Article:
         return {"article_id": self.id, "title": self.title, "date": self.date, "outlet": self.outlet}
 
 
+def passage_id(article_id: str, number: int) -> str:
+    """The id of an article's passage `number` (from 0), as the chunker makes it: "article#0007"."""
+    return f"{article_id}#{number:04d}"
+
+
 @dataclass(frozen=True)
 class Passage:
     """A run of whole sentences of one article, with character offsets into the cleaned text."""

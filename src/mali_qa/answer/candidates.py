@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from mali_qa import cache
 from mali_qa.planted import looks_like_instruction
 from mali_qa.text import is_caption, is_heading, split_sentences, stems
-from mali_qa.types import Passage
+from mali_qa.types import Passage, passage_id
 
 #: A sentence opening on a pronoun continues the sentence before it ("He said ...").
 _PRONOUN_START = re.compile(
@@ -73,18 +73,18 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     return out
 
 
-def previous_passage_id(passage_id: str) -> str:
+def previous_passage_id(this_id: str) -> str:
     """The id of the passage just before this one in its article ("a#0007" -> "a#0006")."""
-    return neighbour_id(passage_id, -1)
+    return neighbour_id(this_id, -1)
 
 
-def neighbour_id(passage_id: str, step: int) -> str:
+def neighbour_id(this_id: str, step: int) -> str:
     """The id of the passage `step` passages after this one in its article ("a#0007", -2 -> "a#0005"), or ""
     before the first or for an id without a number."""
-    article, _, number = passage_id.rpartition("#")
+    article, _, number = this_id.rpartition("#")
     if not number.isdigit() or int(number) + step < 0:
         return ""
-    return f"{article}#{int(number) + step:04d}"
+    return passage_id(article, int(number) + step)
 
 
 @dataclass(frozen=True)

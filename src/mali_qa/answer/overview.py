@@ -15,7 +15,7 @@ from mali_qa.answer.compose import HARD_WORD_LIMIT, compose, words_of
 from mali_qa.answer.condense import Condensed
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.text import content_stems
-from mali_qa.types import Answer, Passage
+from mali_qa.types import Answer, Passage, passage_id
 
 #: At most this many articles, one sentence each.
 MAX_ARTICLES = 5
@@ -51,7 +51,7 @@ def is_overview(question: str) -> bool:
 def lead_ids(passages: Sequence[Passage], limit: int = MAX_ARTICLES) -> list[str]:
     """The ids of the first passages (where the lead is) of the articles the passages come from, best first."""
     articles = list(dict.fromkeys(p.article_id for p in passages))[:limit]
-    return [f"{article}#{i:04d}" for article in articles for i in range(LEAD_PASSAGES)]
+    return [passage_id(article, i) for article in articles for i in range(LEAD_PASSAGES)]
 
 
 def is_lead(cand: Candidate) -> bool:

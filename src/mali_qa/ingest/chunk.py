@@ -9,6 +9,7 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, TextNode
 
 from mali_qa.text import is_heading, split_sentences
+from mali_qa.types import passage_id
 
 #: Metadata kept on every passage node; only the title is shown to the embedding model.
 PASSAGE_KEYS = ("article_id", "title", "date", "outlet", "start", "end")
@@ -56,7 +57,7 @@ class PassageParser(NodeParser):
                 pack_sentences(text, max_words=self.max_words, min_words=self.min_words)
             ):
                 node = TextNode(
-                    id_=f"{doc.id_}#{i:04d}",
+                    id_=passage_id(doc.id_, i),
                     text=text[start:end],
                     metadata={**{k: meta.get(k, "") for k in PASSAGE_KEYS[:4]}, "start": start, "end": end},
                     excluded_embed_metadata_keys=["article_id", "date", "outlet", "start", "end"],
