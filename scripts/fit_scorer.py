@@ -218,8 +218,7 @@ def answered_correctly(case: Case, answer: Any) -> bool:
 
 
 def fit(cases: list[Case]) -> Any:
-    """The scorer fitted on these cases: sentences first, then the runner-up margin, then the decision (is the
-    question answerable?) and the second look (given that it is, do the chosen sentences answer it?)."""
+    """The scorer fitted on these cases: sentences first, then the runner-up margin, then the decision."""
     from mali_qa.answer.scorer import Scorer
     from mali_qa.eval.scoring import word_count
 
@@ -253,12 +252,6 @@ def fit(cases: list[Case]) -> Any:
     for train, test in inner_folds(len(cases)):
         held[test] = boosted_decision(x[train], y[train]).probability(x[test])
     threshold = calibrate.answer_threshold(held, np.array(correct), y)
-    right = np.array(correct)
-    verify = boosted_decision(x[y], right[y])
-    checked = np.zeros(len(cases))
-    for train, test in inner_folds(len(cases)):
-        answerable_train = train[y[train]]
-        checked[test] = boosted_decision(x[answerable_train], right[answerable_train]).probability(x[test])
     return Scorer(
         sentence,
         answer,
@@ -266,8 +259,6 @@ def fit(cases: list[Case]) -> Any:
         runner_up_margin=best_share,
         about_threshold=calibrate.about_threshold(held, y, threshold),
         short_threshold=calibrate.short_threshold(held, shorts, threshold),
-        verify=verify,
-        verify_threshold=calibrate.verify_threshold(held, checked, right, y, threshold),
     )
 
 
@@ -431,8 +422,7 @@ def cross_validate(
             held = [cases[i] for i in test]
             results += [{**r, "repeat": repeat} for r in evaluate(held, scorer)]
             ranker_only += [
-                {**r, "repeat": repeat}
-                for r in evaluate(held, replace(scorer, answer=always_answer(), verify=None))
+                {**r, "repeat": repeat} for r in evaluate(held, replace(scorer, answer=always_answer()))
             ]
     return results, ranker_only
 
@@ -528,8 +518,7 @@ def main() -> int:
     show("in sample", out["in_sample"])
     print(
         f"thresholds: answer {scorer.threshold:.2f}, closest passages {scorer.about_threshold:.2f}, "
-        f"short answer {scorer.short_threshold:.2f}, second look {scorer.verify_threshold:.2f}; "
-        f"runner-up margin {scorer.runner_up_margin}"
+        f"short answer {scorer.short_threshold:.2f}; runner-up margin {scorer.runner_up_margin}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -77,7 +77,7 @@ def test_a_when_question_answered_by_the_quote_also_quotes_the_day() -> None:
     for p in article:
         for s in set(content_stems(p.text)):
             df[s] = df.get(s, 0) + 1
-    scorer = replace(shipped_scorer(), threshold=0.0, verify=None)
+    scorer = replace(shipped_scorer(), threshold=0.0)
 
     def fetch(ids: list[str]) -> list[Passage]:
         return [p for p in article if p.id in ids]

@@ -1,7 +1,6 @@
-"""The four thresholds of the learned engine's reply, chosen on held-out predictions (`scripts/fit_scorer.py`
-passes the probabilities of questions the decision was not fitted on): when to answer, when the second look
-keeps an answer, when to show the closest passages instead of "The articles don't say.", and when to show
-the bold short answer.
+"""The three thresholds of the learned engine's reply, chosen on held-out predictions (`scripts/fit_scorer.py`
+passes the probabilities of questions the decision was not fitted on): when to answer, when to show the
+closest passages instead of "The articles don't say.", and when to show the bold short answer.
 
 Each is the lowest threshold of a grid whose answers reach a target rate, read over at least MIN_SUPPORT
 questions so that a handful at the top of the curve does not decide."""
@@ -16,10 +15,6 @@ PRECISION_TARGET = 0.95
 #: 7%, so that questions never fitted on stay under issue 26's 10%: 0.08 gave 0.090 cross-validated but 0.115
 #: on the held-out files, 0.07 gives 0.081 and 0.093 (docs/evaluation.md).
 MAX_UNANSWERABLE_ANSWERED = 0.07
-#: The second look keeps the answers whose chosen sentences are likely right: from the lowest threshold at which
-#: the answers kept are right this often (while still answering MIN_ANSWERED_SHARE). The issue's 0.90 is not
-#: reached while answering 30% of the answerable questions; 0.85 is (docs/evaluation.md).
-VERIFY_PRECISION_TARGET = 0.85
 #: The closest passages are shown down to the probability that keeps this share of answerable questions.
 ABOUT_KEEP = 0.97
 #: The short answer is shown from the lowest threshold at which the short answers shown are right this often.
@@ -61,28 +56,6 @@ def answer_threshold(probabilities: np.ndarray, right: np.ndarray, answerable: n
         return float(GRID[0])
     capped = [bool((p[unanswerable] >= t).mean() <= MAX_UNANSWERABLE_ANSWERED) for t in GRID]
     return _lowest(GRID, capped) or NEVER
-
-
-def verify_threshold(
-    probabilities: np.ndarray, checks: np.ndarray, right: np.ndarray, answerable: np.ndarray, threshold: float
-) -> float:
-    """The lowest second-look threshold at which the answers given (decision `probabilities` at or above
-    `threshold`, second-look `checks` at or above it) are right VERIFY_PRECISION_TARGET of the time while
-    still answering MIN_ANSWERED_SHARE of the answerable questions; failing that, 0.0 (it keeps every answer)."""
-    p, c = np.asarray(probabilities), np.asarray(checks)
-    right, answerable = np.asarray(right, bool), np.asarray(answerable, bool)
-    grid = np.r_[0.0, GRID]
-    reaching = []
-    for t in grid:
-        given = (p >= threshold) & (c >= t)
-        reaching.append(
-            bool(
-                given.sum() >= MIN_SUPPORT
-                and right[given].mean() >= VERIFY_PRECISION_TARGET
-                and (given & answerable).sum() >= MIN_ANSWERED_SHARE * answerable.sum()
-            )
-        )
-    return _lowest(grid, reaching) or 0.0
 
 
 def about_threshold(probabilities: np.ndarray, answerable: np.ndarray, threshold: float) -> float:

@@ -196,7 +196,7 @@ class LearnedEngine:
         figures: list[Candidate] = []
         if scored and chosen and asks_a_count(scored[0][0]):
             figures = _figures(scored[0], orders[0], chosen, cands, scorer.runner_up_margin)
-        answer = bool(chosen) and p_answer >= scorer.threshold and scorer.sure(features)
+        answer = bool(chosen) and p_answer >= scorer.threshold
         return Decision(chosen, features, p_answer, answer, near, figures)
 
 

@@ -1,11 +1,10 @@
-"""The fitted model of the offline engine: a linear sentence ranker (which sentence answers the question),
-an answer-or-abstain decision (small boosted trees, each feature's effect kept to one direction) and a second
-look at the answers it would give (are the chosen sentences likely right?), read from `data/scorer.json` (written by `scripts/fit_scorer.py`, which prints its cross-validated figures)."""
+"""The fitted model of the offline engine: a linear sentence ranker (which sentence answers the question)
+and an answer-or-abstain decision (small boosted trees, each feature's effect kept to one direction), read
+from `data/scorer.json` (written by `scripts/fit_scorer.py`, which prints its cross-validated figures)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,7 +17,7 @@ from mali_qa.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from mali_qa.errors import ConfigError
 
 #: Bump when the features or the file's shape change: a weights file of another version is refused.
-FEATURES_VERSION = 12
+FEATURES_VERSION = 11
 
 
 def _fitted_names(data: dict[str, Any], expected: tuple[str, ...]) -> tuple[str, ...]:
@@ -129,9 +128,7 @@ class Scorer:
 
     The decision's probability p reads three ways: p >= `threshold`, an answer; `about_threshold` <= p <
     `threshold`, the closest passages; below, "The articles don't say." The bold short answer is shown only
-    when p >= `short_threshold`. The second look (`verify`, fitted on answerable questions only: how likely
-    the chosen sentences hold the answer) turns an answer into the closest passages when its probability
-    is below `verify_threshold`."""
+    when p >= `short_threshold`."""
 
     sentence: Logistic
     answer: Logistic | BoostedTrees
@@ -139,16 +136,6 @@ class Scorer:
     runner_up_margin: float = 1.0
     about_threshold: float = 0.0
     short_threshold: float = 0.0
-    verify: Logistic | BoostedTrees | None = None
-    verify_threshold: float = 0.0
-
-    def sure(self, features: Sequence[float]) -> bool:
-        """Whether the second look keeps an answer with these question features (always, without one)."""
-        if self.verify is None:
-            return True
-        return bool(
-            self.verify.probability(np.array([features], dtype=np.float64))[0] >= self.verify_threshold
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,8 +146,6 @@ class Scorer:
             "about_threshold": round(self.about_threshold, 4),
             "short_threshold": round(self.short_threshold, 4),
             "runner_up_margin": self.runner_up_margin,
-            "verify": self.verify.to_dict() if self.verify is not None else None,
-            "verify_threshold": round(self.verify_threshold, 4),
         }
 
     @classmethod
@@ -176,8 +161,6 @@ class Scorer:
             float(data["runner_up_margin"]),
             float(data.get("about_threshold", 0.0)),
             float(data.get("short_threshold", data["threshold"])),
-            decision_from_dict(data["verify"]) if data.get("verify") else None,
-            float(data.get("verify_threshold", 0.0)),
         )
 
     def save(self, path: Path) -> None:
