@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mali_qa.answer.anchor import around, day_of, next_door, relative_only
-from mali_qa.answer.candidates import candidates
+from mali_qa.answer.candidates import candidates, neighbour_id, previous_passage_id
 from mali_qa.answer.condense import Condensed
 from mali_qa.answer.learned import LearnedEngine
 from mali_qa.answer.question import parts
 from mali_qa.answer.scorer import shipped_scorer
 from mali_qa.answer.vocabulary import Vocabulary
 from mali_qa.text import content_stems
-from mali_qa.types import Passage
+from mali_qa.types import Passage, passage_id
 from passages import one_passage
 
 DAY = "In a statement, the French military said on Monday it had withdrawn its troops in an orderly manner."
@@ -110,3 +110,13 @@ def test_a_best_sentence_lacking_the_asked_kind_gets_the_next_one_holding_it() -
         ]
     )
     assert next_door(WHEN, cands[0], cands, None) is None
+
+
+def test_neighbouring_passage_ids_are_the_ids_the_chunker_makes() -> None:
+    """One spelling of a passage id (`types.passage_id`), made by the chunker and stepped through here."""
+    seventh = passage_id("001_ce45e1c8aef7f2ba", 7)
+    assert seventh == "001_ce45e1c8aef7f2ba#0007"
+    assert neighbour_id(seventh, 3) == passage_id("001_ce45e1c8aef7f2ba", 10)
+    assert previous_passage_id(seventh) == passage_id("001_ce45e1c8aef7f2ba", 6)
+    assert neighbour_id(passage_id("a", 0), -1) == ""  # nothing before the first passage
+    assert neighbour_id("no-number", 1) == ""
