@@ -113,10 +113,21 @@ def test_a_best_sentence_lacking_the_asked_kind_gets_the_next_one_holding_it() -
 
 
 def test_neighbouring_passage_ids_are_the_ids_the_chunker_makes() -> None:
-    """One spelling of a passage id (`types.passage_id`), made by the chunker and stepped through here."""
-    seventh = passage_id("001_ce45e1c8aef7f2ba", 7)
-    assert seventh == "001_ce45e1c8aef7f2ba#0007"
-    assert neighbour_id(seventh, 3) == passage_id("001_ce45e1c8aef7f2ba", 10)
-    assert previous_passage_id(seventh) == passage_id("001_ce45e1c8aef7f2ba", 6)
-    assert neighbour_id(passage_id("a", 0), -1) == ""  # nothing before the first passage
+    """One spelling of a passage id (`types.passage_id`): the chunker makes it, and stepping from one of its
+    passages to the next (`candidates.neighbour_id`) lands on the id of the passage it made next."""
+    from llama_index.core import Document
+
+    from mali_qa.ingest.chunk import PassageParser
+
+    paragraphs = [
+        f"Paragraph {i} says the French troops left base {i} on a Monday in the north." for i in range(6)
+    ]
+    article = Document(text="\n\n".join(p * 4 for p in paragraphs), id_="001_ce45e1c8aef7f2ba")
+    ids = [node.id_ for node in PassageParser(max_words=40, min_words=10).get_nodes_from_documents([article])]
+    assert len(ids) > 2
+    assert ids == [passage_id("001_ce45e1c8aef7f2ba", i) for i in range(len(ids))]
+    assert ids[1] == "001_ce45e1c8aef7f2ba#0001"
+    assert [neighbour_id(pid, 1) for pid in ids[:-1]] == ids[1:]
+    assert [previous_passage_id(pid) for pid in ids[1:]] == ids[:-1]
+    assert neighbour_id(ids[0], -1) == ""  # nothing before the first passage
     assert neighbour_id("no-number", 1) == ""
