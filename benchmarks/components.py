@@ -80,7 +80,9 @@ def main() -> None:
     rows[f"sentences ({where})"] = median_ms(
         lambda q: sentence_ranking(state, vectors[q], depth), questions, args.repeats
     )
-    chroma = ChromaSearch(state.collection, state.sentences, state.n_passages, state.n_sentences)
+    chroma = ChromaSearch(
+        state.collection, state.sentences, state.n_passages, state.n_sentences, set(state.bm25.ids)
+    )
     rows["dense passages: Chroma query (past MALI_QA_MEMORY_VECTORS)"] = median_ms(
         lambda q: chroma.nearest_passages(vectors[q], depth), questions, args.repeats
     )
