@@ -1,6 +1,7 @@
-"""The benchmark scripts stay runnable: they are plain scripts outside the package, so no type check or unit
-test reaches them, and an API change once broke `components.py` unnoticed (a missing argument to
-`ChromaSearch`). Each is run for real, once, against the session's built index."""
+"""The benchmark scripts stay runnable: they are plain scripts outside the package, so no type check reaches
+them, and an API change once broke `components.py` unnoticed (a missing argument to `ChromaSearch`). It is
+run here for real, one repeat, against the session's built index (the other scripts start servers or
+browsers and run for minutes: they are run by hand, `benchmarks/README.md`)."""
 
 from __future__ import annotations
 
