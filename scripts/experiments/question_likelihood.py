@@ -25,10 +25,11 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fit_scorer as fs  # noqa: E402
+from cross_encoder import usable  # noqa: E402  (this folder: an answerable question with an answer sentence)
 
 FOLD = int(os.environ.get("FOLD", "0"))
 READ = int(os.environ.get("READ", "5"))
-LIMIT = int(os.environ.get("LIMIT", "200"))
+LIMIT = int(os.environ.get("LIMIT", "150"))
 OUT = os.environ.get("OUT", "")
 WEIGHTS = (0.25, 0.5, 1.0, 2.0, 4.0)
 ALL_PROMPTS = {
@@ -62,10 +63,6 @@ class QuestionLikelihood:
         return float(np.mean(logp[np.arange(len(asked)), asked]))
 
 
-def usable(case: Any) -> bool:
-    return bool(case.item.answerable and case.labels.any() and case.analysis.rows and case.analysis.rows[0])
-
-
 def main() -> None:
     cases = fs.build_cases([p for p in fs.GOLD_FILES if p.is_file()])
     groups = np.array(fs.groups(cases))
@@ -86,8 +83,8 @@ def main() -> None:
         hits[f"ranker's top {READ}"].append(bool(labels[top].any()))
         row: dict[str, Any] = {"question": case.condensed.question, "labels": labels[top].tolist()}
         row["logit"] = logit[top].tolist()
+        texts = [case.analysis.candidates[i].text for i in top]
         for name, prompt in PROMPTS.items():
-            texts = [case.analysis.candidates[i].text for i in top]
             read = np.array([reader.score(prompt, t, case.condensed.question) for t in texts])
             row[name] = read.tolist()
             hits[name].append(bool(labels[top[int(np.argmax(read))]]))
