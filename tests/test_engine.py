@@ -203,6 +203,18 @@ def test_question_kinds() -> None:
     assert classify("Why are Russian soldiers in Timbuktu?")[0] == "reason"
 
 
+def test_a_when_clause_after_another_question_word_asks_for_no_date() -> None:
+    # the question word that opens the question says what is asked; a later "when" opens a clause
+    assert classify("where was the convoy going when it was attacked")[0] == "place"
+    assert classify("which countries did france work with when it launched the operation?")[0] == "list"
+    assert classify("who spoke for the army when the advisers arrived")[0] == "person"
+    assert classify("what were they riding when they got hit?")[0] == "generic"
+    # a "when" asked on its own still asks for a date, wherever it stands
+    assert classify("france left mali when?")[0] == "date"
+    assert classify("so when did the last troops cross the border")[0] == "date"
+    assert classify("tell me when the base was handed over")[0] == "date"
+
+
 def test_two_part_question_is_split() -> None:
     assert [
         p.kind for p in parts("How large was the force, and how many troops were to remain afterwards?")

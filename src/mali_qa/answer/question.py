@@ -56,7 +56,9 @@ QUESTION_KINDS: tuple[tuple[re.Pattern[str], str, bool, bool], ...] = tuple(
             r"|\b(?:population|budget|salary|price|death toll|casualties|gdp)\b",
             "number", False, False,
         ),
-        (r"\bwhen\b", "date", False, False),
+        # "when" further on asks for a date, unless another question word opens the question: "where was the
+        # convoy going when it was attacked" asks for a place, the "when" opens a clause
+        (r"^(?!\W*(?:who|whom|whose|where|why|what|which|how)\b).*\bwhen\b", "date", False, False),
         (
             r"\b(?:which|what) (?:\w+ ){0,2}(?:countries|towns|cities|bases|regions|groups|places|nations|people"
             r"|organizations)\b|\blist\b|\bname (?:the|all)\b",
